@@ -1,0 +1,192 @@
+//! A fresh, restricted Lua 5.4 state for one run: the standard library an agent script needs and
+//! nothing that reaches outside, `print` captured, and the memory and instruction limits armed.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
+
+/// Lua VM instructions between two checks of the instruction budget.
+const BUDGET_STEP: u32 = 1000;
+
+/// The most `print` output one run keeps; the rest is dropped with a note.
+const MAX_PRINTED_BYTES: usize = 1 << 20;
+
+/// Limits the sandbox enforces from inside Lua.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Cap on the Lua heap, in bytes.
+    pub memory_bytes: usize,
+    /// Budget of Lua VM instructions.
+    pub instructions: u64,
+}
+
+/// Hardening done in Lua itself, run once per state before the script sees it. Each removed
+/// facility is replaced by a function or table that says plainly it is not available.
+const PRELUDE: &str = r#"
+local unavailable = ...
+local raw_load = load
+-- Text chunks only: binary chunks can break the VM's invariants.
+load = function(chunk, chunkname, _mode, ...)
+    return raw_load(chunk, chunkname, "t", ...)
+end
+dofile = unavailable("dofile", "scripts cannot read files")
+loadfile = unavailable("loadfile", "scripts cannot read files")
+require = unavailable("require", "scripts cannot load modules")
+string.dump = unavailable("string.dump", "binary chunks are disabled")
+warn = nil
+local raw_os = os
+os = {
+    time = raw_os.time,
+    date = raw_os.date,
+    clock = raw_os.clock,
+    difftime = raw_os.difftime,
+}
+for _, name in ipairs({"execute", "getenv", "remove", "rename", "exit", "tmpname", "setlocale"}) do
+    os[name] = unavailable("os." .. name, "scripts cannot touch the process or the file system")
+end
+local function blocked_library(name, why)
+    return setmetatable({}, {
+        __index = function(_, key)
+            error(name .. "." .. tostring(key) .. " is not available in this sandbox: " .. why, 2)
+        end,
+        __newindex = function() error(name .. " is not available in this sandbox: " .. why, 2) end,
+        __metatable = false,
+    })
+end
+io = blocked_library("io", "scripts cannot read or write files")
+package = blocked_library("package", "scripts cannot load modules")
+debug = blocked_library("debug", "the debug library could reach around the sandbox")
+"#;
+
+/// A Lua state ready to run one script, with what it printed and how much budget it used.
+pub struct Sandbox {
+    /// The Lua state; dropped with the sandbox.
+    pub lua: Lua,
+    printed: Rc<RefCell<String>>,
+    budget_exhausted: Rc<Cell<bool>>,
+}
+
+impl Sandbox {
+    /// Creates a restricted Lua state with `limits` armed and `math.random` freshly seeded.
+    pub fn new(limits: Limits) -> mlua::Result<Sandbox> {
+        let libs = StdLib::STRING
+            | StdLib::TABLE
+            | StdLib::MATH
+            | StdLib::UTF8
+            | StdLib::COROUTINE
+            | StdLib::OS;
+        let lua = Lua::new_with(libs, LuaOptions::new())?;
+        let printed = Rc::new(RefCell::new(String::new()));
+        let budget_exhausted = Rc::new(Cell::new(false));
+        let sandbox = Sandbox {
+            lua,
+            printed,
+            budget_exhausted,
+        };
+        sandbox.harden()?;
+        sandbox.capture_print()?;
+        sandbox.seed_random()?;
+        // Armed last, so that setting up the sandbox is not charged to the script.
+        sandbox.lua.set_memory_limit(limits.memory_bytes)?;
+        sandbox.arm_instruction_budget(limits.instructions)?;
+        Ok(sandbox)
+    }
+
+    /// Everything the script printed so far.
+    pub fn take_printed(&self) -> String {
+        std::mem::take(&mut self.printed.borrow_mut())
+    }
+
+    /// Whether the script ran out of instruction budget at some point.
+    pub fn budget_exhausted(&self) -> bool {
+        self.budget_exhausted.get()
+    }
+
+    fn harden(&self) -> mlua::Result<()> {
+        let unavailable = self.lua.create_function(|lua, (name, why): (String, String)| {
+            let message = format!("{name} is not available in this sandbox: {why}");
+            lua.create_function(move |_, _: mlua::MultiValue| -> mlua::Result<()> {
+                Err(mlua::Error::runtime(message.clone()))
+            })
+        })?;
+        self.lua
+            .load(PRELUDE)
+            .set_name("=sandbox")
+            .call::<()>(unavailable)
+    }
+
+    fn capture_print(&self) -> mlua::Result<()> {
+        let printed = Rc::clone(&self.printed);
+        let tostring: mlua::Function = self.lua.globals().get("tostring")?;
+        let print = self
+            .lua
+            .create_function(move |_, args: mlua::MultiValue| {
+                let mut line = String::new();
+                for (index, value) in args.into_iter().enumerate() {
+                    if index > 0 {
+                        line.push('\t');
+                    }
+                    let text: mlua::LuaString = tostring.call(value)?;
+                    line.push_str(&text.to_string_lossy());
+                }
+                line.push('\n');
+                append_capped(&mut printed.borrow_mut(), &line);
+                Ok(())
+            })?;
+        self.lua.globals().set("print", print)
+    }
+
+    fn seed_random(&self) -> mlua::Result<()> {
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed).map_err(|e| mlua::Error::runtime(format!("no randomness: {e}")))?;
+        let high = i64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
+        let low = i64::from_le_bytes(seed[8..].try_into().expect("8 bytes"));
+        let math: mlua::Table = self.lua.globals().get("math")?;
+        let randomseed: mlua::Function = math.get("randomseed")?;
+        randomseed.call::<()>((high, low))
+    }
+
+    fn arm_instruction_budget(&self, instructions: u64) -> mlua::Result<()> {
+        let steps = instructions.div_ceil(u64::from(BUDGET_STEP));
+        let used = Cell::new(0u64);
+        let exhausted = Rc::clone(&self.budget_exhausted);
+        let triggers = HookTriggers::new().every_nth_instruction(BUDGET_STEP);
+        self.lua.set_global_hook(triggers, move |lua, _| {
+            used.set(used.get() + 1);
+            if used.get() <= steps {
+                return Ok(VmState::Continue);
+            }
+            if !exhausted.replace(true) {
+                // From now on every instruction fails, so a `pcall` that caught the first error
+                // cannot keep the script alive.
+                lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), |_, _| {
+                    Err(budget_error())
+                })?;
+            }
+            Err(budget_error())
+        })
+    }
+}
+
+fn budget_error() -> mlua::Error {
+    mlua::Error::runtime("instruction limit reached: the script ran too long")
+}
+
+fn append_capped(buffer: &mut String, text: &str) {
+    const NOTE: &str = "\n[output truncated: print output is capped at 1 MiB]\n";
+    if buffer.len() >= MAX_PRINTED_BYTES {
+        return;
+    }
+    let room = MAX_PRINTED_BYTES - buffer.len();
+    if text.len() <= room {
+        buffer.push_str(text);
+        return;
+    }
+    let mut cut = room;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    buffer.push_str(&text[..cut]);
+    buffer.push_str(NOTE);
+}

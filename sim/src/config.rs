@@ -1,0 +1,96 @@
+//! Simulator configuration: listen addresses and the accounts it knows.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::util::sid::{hex32, sid};
+
+/// What a [`crate::Simulator`] serves and where.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Accounts the simulator accepts credentials for; each gets its own seeded data.
+    pub accounts: Vec<SimAccount>,
+    /// Address of the core API listener (`/2010-04-01/...`). Default `127.0.0.1:0` (any free port).
+    pub api_addr: SocketAddr,
+    /// Address of the Lookup v2 listener (`/v2/PhoneNumbers/...`). Default `127.0.0.1:0`.
+    pub lookups_addr: SocketAddr,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        SimConfig {
+            accounts: vec![SimAccount::test_default()],
+            api_addr: any_port,
+            lookups_addr: any_port,
+        }
+    }
+}
+
+/// A Twilio account known to the simulator, with its credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimAccount {
+    /// `AC` + 32 hex characters; the `{AccountSid}` in paths and the Basic-auth username.
+    pub account_sid: String,
+    /// The Auth Token (Basic-auth password paired with `account_sid`).
+    pub auth_token: String,
+    /// API keys that may authenticate for this account (username `SK…`, password the secret).
+    pub api_keys: Vec<ApiKey>,
+    /// The account's `friendly_name`.
+    pub friendly_name: String,
+    /// The account's `type`: `"Full"` or `"Trial"`.
+    pub account_type: String,
+    /// Verified caller IDs. A `"Trial"` account may only send messages and place calls to these
+    /// (otherwise error 21608 for messages, 21219 for calls).
+    pub verified_numbers: Vec<String>,
+}
+
+/// An API key (`SK…` SID and its secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    /// `SK` + 32 hex characters.
+    pub sid: String,
+    /// The key's secret.
+    pub secret: String,
+}
+
+impl SimAccount {
+    /// The account used by [`SimConfig::default`]: `SimAccount::new("default")` with a fixed
+    /// friendly name. Its SID is `AC2e2f4e7b00c6fd5d4b64c3bcd0ae2fbd`.
+    pub fn test_default() -> Self {
+        SimAccount {
+            friendly_name: "Twilio Simulator Test Account".to_owned(),
+            ..SimAccount::new("default")
+        }
+    }
+
+    /// A `"Full"` account whose SID, token and one API key are derived deterministically from
+    /// `name_seed` (SHA-256 based), so distinct seeds give distinct credentials.
+    /// `+15551234567` is its only verified number.
+    pub fn new(name_seed: &str) -> Self {
+        SimAccount {
+            account_sid: sid("AC", &["account-sid", name_seed]),
+            auth_token: hex32(&["auth-token", name_seed]),
+            api_keys: vec![ApiKey {
+                sid: sid("SK", &["api-key-sid", name_seed]),
+                secret: hex32(&["api-key-secret", name_seed]),
+            }],
+            friendly_name: format!("Simulated account {name_seed}"),
+            account_type: "Full".to_owned(),
+            verified_numbers: vec!["+15551234567".to_owned()],
+        }
+    }
+
+    /// True for a `"Trial"` account.
+    pub(crate) fn is_trial(&self) -> bool {
+        self.account_type.eq_ignore_ascii_case("trial")
+    }
+
+    /// True if `user`/`password` are this account's SID and token or one of its API keys.
+    pub(crate) fn accepts(&self, user: &str, password: &str) -> bool {
+        (user == self.account_sid && password == self.auth_token)
+            || self
+                .api_keys
+                .iter()
+                .any(|key| key.sid == user && key.secret == password)
+    }
+}
