@@ -127,7 +127,12 @@ impl Encoder {
                 Value::Integer(i) => i.to_string(),
                 Value::Number(n) => n.to_string(),
                 Value::Boolean(b) => b.to_string(),
-                other => return Err(format!("a table key of type {} has no JSON form", other.type_name())),
+                other => {
+                    return Err(format!(
+                        "a table key of type {} has no JSON form",
+                        other.type_name()
+                    ));
+                }
             };
             fields.insert(key, self.encode(&value, depth + 1)?);
         }
@@ -169,13 +174,18 @@ mod tests {
         let lua = Lua::new();
         let json: Json = serde_json::from_str(r#"{"items":[],"n":null,"s":"1"}"#).unwrap();
         let value = to_lua(&lua, &json).unwrap();
-        assert_eq!(from_lua(&lua, &value).unwrap().to_string(), r#"{"items":[],"s":"1"}"#);
+        let expected: Json = serde_json::from_str(r#"{"items":[],"s":"1"}"#).unwrap();
+        assert_eq!(from_lua(&lua, &value).unwrap(), expected);
     }
 
     #[test]
     fn refuses_cycles() {
         let lua = Lua::new();
         let value: Value = lua.load("local t = {} t.self = t return t").eval().unwrap();
-        assert!(from_lua(&lua, &value).unwrap_err().contains("contains itself"));
+        assert!(
+            from_lua(&lua, &value)
+                .unwrap_err()
+                .contains("contains itself")
+        );
     }
 }

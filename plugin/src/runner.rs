@@ -129,10 +129,7 @@ fn message_handler(
 ) -> mlua::Result<Function> {
     lua.create_function(move |lua, value: Value| {
         let _ = lua.set_memory_limit(memory_cap + HANDLER_MEMORY_HEADROOM);
-        let traceback = lua
-            .traceback(None, 1)
-            .ok()
-            .map(|tb| tb.to_string_lossy());
+        let traceback = lua.traceback(None, 1).ok().map(|tb| tb.to_string_lossy());
         let _ = lua.set_memory_limit(memory_cap);
         *raised.borrow_mut() = RaisedError {
             value: Some(value.clone()),
@@ -201,21 +198,33 @@ fn root_cause(error: &mlua::Error) -> &mlua::Error {
     }
 }
 
+/// Lua's own refusals of allocations too large for the sandbox, checked before allocating.
+const SIZE_OVERFLOW_ERRORS: [&str; 4] = [
+    "resulting string too large",
+    "string length overflow",
+    "table overflow",
+    "memory allocation error: block too big",
+];
+
 fn is_memory_error(value: &Value) -> bool {
     match value {
-        Value::String(s) => s.as_bytes().as_ref() == b"not enough memory",
+        Value::String(s) => {
+            let text = s.to_string_lossy();
+            text == "not enough memory" || SIZE_OVERFLOW_ERRORS.iter().any(|e| text.ends_with(e))
+        }
         Value::Error(error) => matches!(root_cause(error), mlua::Error::MemoryError(_)),
         _ => false,
     }
 }
 
-/// The handler's own frame is the first line of the traceback; the script does not need it.
+/// The frames of the sandbox's own machinery (the message handler, `xpcall`) are not the
+/// script's: drop them.
 fn strip_handler_frame(traceback: &str) -> String {
-    let mut lines: Vec<&str> = traceback.lines().collect();
-    if lines.len() > 1 && lines[1].contains("[C]: in ?") {
-        lines.remove(1);
-    }
-    lines.join("\n")
+    traceback
+        .lines()
+        .filter(|line| !line.contains("[C]: in ?") && !line.contains("[C]: in function 'xpcall'"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn encode_return(lua: &Lua, values: MultiValue) -> Result<String, Failure> {
@@ -230,12 +239,20 @@ fn encode_return(lua: &Lua, values: MultiValue) -> Result<String, Failure> {
         }
     };
     let text = json::from_lua(lua, &value)
-        .map_err(|reason| failure(FailureKind::Runtime, format!("the return value cannot be sent back as JSON: {reason}")))?
+        .map_err(|reason| {
+            failure(
+                FailureKind::Runtime,
+                format!("the return value cannot be sent back as JSON: {reason}"),
+            )
+        })?
         .to_string();
     if text.len() > MAX_RESULT_JSON_BYTES {
         return Err(failure(
             FailureKind::Runtime,
-            format!("the return value is {} bytes of JSON, more than the 8 MiB allowed", text.len()),
+            format!(
+                "the return value is {} bytes of JSON, more than the 8 MiB allowed",
+                text.len()
+            ),
         ));
     }
     Ok(text)

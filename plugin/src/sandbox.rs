@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Instant;
 
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
 
@@ -24,7 +25,12 @@ pub struct Limits {
 /// Hardening done in Lua itself, run once per state before the script sees it. Each removed
 /// facility is replaced by a function or table that says plainly it is not available.
 const PRELUDE: &str = r#"
-local unavailable = ...
+local monotonic_seconds = ...
+local function unavailable(name, why)
+    return function()
+        error(name .. " is not available in this sandbox: " .. why, 2)
+    end
+end
 local raw_load = load
 -- Text chunks only: binary chunks can break the VM's invariants.
 load = function(chunk, chunkname, _mode, ...)
@@ -39,7 +45,8 @@ local raw_os = os
 os = {
     time = raw_os.time,
     date = raw_os.date,
-    clock = raw_os.clock,
+    -- The sandbox has no process CPU clock: seconds since the run started.
+    clock = monotonic_seconds,
     difftime = raw_os.difftime,
 }
 for _, name in ipairs({"execute", "getenv", "remove", "rename", "exit", "tmpname", "setlocale"}) do
@@ -104,42 +111,39 @@ impl Sandbox {
     }
 
     fn harden(&self) -> mlua::Result<()> {
-        let unavailable = self.lua.create_function(|lua, (name, why): (String, String)| {
-            let message = format!("{name} is not available in this sandbox: {why}");
-            lua.create_function(move |_, _: mlua::MultiValue| -> mlua::Result<()> {
-                Err(mlua::Error::runtime(message.clone()))
-            })
-        })?;
+        let started = Instant::now();
+        let monotonic_seconds = self
+            .lua
+            .create_function(move |_, ()| Ok(started.elapsed().as_secs_f64()))?;
         self.lua
             .load(PRELUDE)
             .set_name("=sandbox")
-            .call::<()>(unavailable)
+            .call::<()>(monotonic_seconds)
     }
 
     fn capture_print(&self) -> mlua::Result<()> {
         let printed = Rc::clone(&self.printed);
         let tostring: mlua::Function = self.lua.globals().get("tostring")?;
-        let print = self
-            .lua
-            .create_function(move |_, args: mlua::MultiValue| {
-                let mut line = String::new();
-                for (index, value) in args.into_iter().enumerate() {
-                    if index > 0 {
-                        line.push('\t');
-                    }
-                    let text: mlua::LuaString = tostring.call(value)?;
-                    line.push_str(&text.to_string_lossy());
+        let print = self.lua.create_function(move |_, args: mlua::MultiValue| {
+            let mut line = String::new();
+            for (index, value) in args.into_iter().enumerate() {
+                if index > 0 {
+                    line.push('\t');
                 }
-                line.push('\n');
-                append_capped(&mut printed.borrow_mut(), &line);
-                Ok(())
-            })?;
+                let text: mlua::LuaString = tostring.call(value)?;
+                line.push_str(&text.to_string_lossy());
+            }
+            line.push('\n');
+            append_capped(&mut printed.borrow_mut(), &line);
+            Ok(())
+        })?;
         self.lua.globals().set("print", print)
     }
 
     fn seed_random(&self) -> mlua::Result<()> {
         let mut seed = [0u8; 16];
-        getrandom::fill(&mut seed).map_err(|e| mlua::Error::runtime(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut seed)
+            .map_err(|e| mlua::Error::runtime(format!("no randomness: {e}")))?;
         let high = i64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
         let low = i64::from_le_bytes(seed[8..].try_into().expect("8 bytes"));
         let math: mlua::Table = self.lua.globals().get("math")?;

@@ -54,8 +54,10 @@ pub struct ApiKey {
 }
 
 impl SimAccount {
-    /// The account used by [`SimConfig::default`]: `SimAccount::new("default")` with a fixed
-    /// friendly name. Its SID is `AC2e2f4e7b00c6fd5d4b64c3bcd0ae2fbd`.
+    /// The account used by [`SimConfig::default`]: `SimAccount::new("default")` with the friendly
+    /// name "Twilio Simulator Test Account". SID `ACcda0a964fd416773ac8818d8b3bb1c76`, Auth Token
+    /// `d26ec84b53c3cdcead348391d61ab9d8`, API key `SK49a19047a33ed9b0aa8da4e2bb13c4f0` with
+    /// secret `1d5b1cff5ac1bd4ddb74d0f896751117`.
     pub fn test_default() -> Self {
         SimAccount {
             friendly_name: "Twilio Simulator Test Account".to_owned(),
@@ -92,5 +94,31 @@ impl SimAccount {
                 .api_keys
                 .iter()
                 .any(|key| key.sid == user && key.secret == password)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_credentials_are_stable() {
+        let account = SimAccount::test_default();
+        assert_eq!(account.account_sid, "ACcda0a964fd416773ac8818d8b3bb1c76");
+        assert_eq!(account.auth_token, "d26ec84b53c3cdcead348391d61ab9d8");
+        assert_eq!(
+            account.api_keys[0].sid,
+            "SK49a19047a33ed9b0aa8da4e2bb13c4f0"
+        );
+        assert_eq!(
+            account.api_keys[0].secret,
+            "1d5b1cff5ac1bd4ddb74d0f896751117"
+        );
+        assert_ne!(
+            SimAccount::new("a").account_sid,
+            SimAccount::new("b").account_sid
+        );
+        assert!(account.accepts(&account.account_sid, &account.auth_token));
+        assert!(!account.accepts(&account.account_sid, "nope"));
     }
 }

@@ -103,7 +103,8 @@ impl Body for SimBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.exact_len.map_or_else(SizeHint::default, SizeHint::with_exact)
+        self.exact_len
+            .map_or_else(SizeHint::default, SizeHint::with_exact)
     }
 }
 
@@ -147,11 +148,14 @@ impl Reply {
         self
     }
 
-    /// Converts into a hyper response. Invalid statuses become 500; invalid header values are
-    /// dropped.
+    /// Converts into a hyper response. Statuses outside 200..=999 become 500; invalid header
+    /// values are dropped.
     pub(crate) fn into_response(self) -> Response<SimBody> {
+        let has_body = self.status != 204;
         let mut response = Response::new(self.body);
         *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .ok()
+            .filter(|status| !status.is_informational())
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
         for (name, value) in self.headers {
@@ -159,7 +163,7 @@ impl Reply {
                 headers.append(name, value);
             }
         }
-        if !headers.contains_key(header::CONTENT_TYPE) && response.status() != 204 {
+        if !headers.contains_key(header::CONTENT_TYPE) && has_body {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         }
         response

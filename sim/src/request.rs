@@ -46,7 +46,10 @@ impl SimRequest {
                 form_urlencoded::parse(bytes).into_owned().collect()
             })
         };
-        let query = decode(raw_query.as_deref().unwrap_or("").as_bytes(), "query string");
+        let query = decode(
+            raw_query.as_deref().unwrap_or("").as_bytes(),
+            "query string",
+        );
         let form = decode(body, "request body");
         SimRequest {
             method: parts.method.as_str().to_owned(),

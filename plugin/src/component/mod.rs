@@ -6,9 +6,9 @@ mod wasi_http;
 use std::rc::Rc;
 
 use crate::account::Account;
+use crate::reference;
 use crate::runner::{self, FailureKind};
 use crate::sandbox::Limits;
-use crate::reference;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -55,8 +55,11 @@ impl Guest for Plugin {
         }
     }
 
-    fn reference() -> String {
-        reference::REFERENCE.to_string()
+    fn reference(function: Option<String>) -> Option<String> {
+        match function {
+            None => Some(reference::REFERENCE.to_string()),
+            Some(name) => reference::section(&name).map(str::to_string),
+        }
     }
 }
 

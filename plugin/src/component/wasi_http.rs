@@ -38,13 +38,22 @@ impl Transport for WasiHttp {
             .headers()
             .entries()
             .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
+            .map(|(name, value)| {
+                (
+                    name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(&value).into_owned(),
+                )
+            })
             .collect();
         let incoming = response
             .consume()
             .map_err(|()| TransportError::Other("response body already taken".into()))?;
         let body = read_body(incoming)?;
-        Ok(HttpResponse { status, headers, body })
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -68,10 +77,18 @@ fn build_request(request: &HttpRequest) -> Result<OutgoingRequest, TransportErro
         Method::Post => WasiMethod::Post,
         Method::Delete => WasiMethod::Delete,
     };
-    let scheme = if url.https { Scheme::Https } else { Scheme::Http };
+    let scheme = if url.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
     let invalid = |what: &str| TransportError::Other(format!("invalid {what} in {}", request.url));
-    outgoing.set_method(&method).map_err(|()| invalid("method"))?;
-    outgoing.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
+    outgoing
+        .set_method(&method)
+        .map_err(|()| invalid("method"))?;
+    outgoing
+        .set_scheme(Some(&scheme))
+        .map_err(|()| invalid("scheme"))?;
     outgoing
         .set_authority(Some(url.authority))
         .map_err(|()| invalid("host"))?;
@@ -140,12 +157,10 @@ fn map_error(code: ErrorCode) -> TransportError {
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout
         | ErrorCode::HttpResponseTimeout => TransportError::Timeout(format!("{code:?}")),
-        ErrorCode::HttpResponseBodySize(limit) => {
-            TransportError::TooLarge(match limit {
-                Some(bytes) => format!("more than {bytes} bytes"),
-                None => "over the host's limit".into(),
-            })
-        }
+        ErrorCode::HttpResponseBodySize(limit) => TransportError::TooLarge(match limit {
+            Some(bytes) => format!("more than {bytes} bytes"),
+            None => "over the host's limit".into(),
+        }),
         ErrorCode::DnsTimeout
         | ErrorCode::DnsError(_)
         | ErrorCode::DestinationNotFound
@@ -189,7 +204,11 @@ impl<'a> ParsedUrl<'a> {
         Ok(ParsedUrl {
             https,
             authority,
-            path_and_query: if path_and_query.is_empty() { "/" } else { path_and_query },
+            path_and_query: if path_and_query.is_empty() {
+                "/"
+            } else {
+                path_and_query
+            },
         })
     }
 }

@@ -1,4 +1,23 @@
-//! `app.integrations.twilio`: the agent-facing namespace.
+//! `app.integrations.twilio`: the agent-facing Twilio API.
+//!
+//! - [`spec`]: the 15 functions as data (method, host, path, parameters, result shape).
+//! - [`args`] and [`rules`]: checking a script's arguments before anything is sent.
+//! - [`encode`]: percent-encoding, query strings, form bodies, paths.
+//! - [`client`] and [`retry`]: the requests, status checks, JSON decoding, pagination, retries.
+//! - [`errors`]: the error tables scripts catch.
+//! - [`namespace`]: the read-only tables, account resolution and `help`.
+
+pub mod args;
+pub mod client;
+pub mod encode;
+pub mod errors;
+pub mod namespace;
+pub mod retry;
+pub mod rules;
+pub mod spec;
+
+#[cfg(test)]
+mod tests;
 
 use std::rc::Rc;
 
@@ -9,12 +28,11 @@ use crate::transport::Transport;
 
 /// Installs the global `app` with `app.integrations.twilio` for `accounts`, sending requests
 /// through `transport`.
-pub fn install(lua: &Lua, accounts: Vec<Account>, transport: Rc<dyn Transport>) -> mlua::Result<()> {
-    let _ = (accounts, transport);
-    let twilio = lua.create_table()?;
-    let integrations = lua.create_table()?;
-    integrations.set("twilio", twilio)?;
-    let app = lua.create_table()?;
-    app.set("integrations", integrations)?;
-    lua.globals().set("app", app)
+pub fn install(
+    lua: &Lua,
+    accounts: Vec<Account>,
+    transport: Rc<dyn Transport>,
+) -> mlua::Result<()> {
+    let client = client::Client::new(transport, retry::RetryPolicy::standard());
+    namespace::install(lua, accounts, client)
 }

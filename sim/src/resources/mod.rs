@@ -7,10 +7,36 @@ pub(crate) mod message;
 pub(crate) mod phone_number;
 pub(crate) mod recording;
 pub(crate) mod usage;
+pub(crate) mod usage_trigger;
 
 use serde_json::{Map, Value};
 
 use crate::util::time::Timestamp;
+
+/// A resource addressed by its SID.
+pub(crate) trait Identified {
+    /// The resource's SID.
+    fn sid(&self) -> &str;
+}
+
+/// Implements [`Identified`] for types with a `sid: String` field.
+macro_rules! identified {
+    ($($ty:ty),*) => {$(
+        impl Identified for $ty {
+            fn sid(&self) -> &str {
+                &self.sid
+            }
+        }
+    )*};
+}
+
+identified!(
+    call::Call,
+    message::Message,
+    phone_number::PhoneNumber,
+    recording::Recording,
+    usage_trigger::UsageTrigger
+);
 
 /// The `api_version` every 2010 resource reports.
 pub(crate) const API_VERSION: &str = "2010-04-01";
@@ -41,7 +67,12 @@ pub(crate) fn opt_decimal(e5: Option<i64>) -> Value {
 pub(crate) fn subresource_uris(base: &str, entries: &[(&str, &str)]) -> Value {
     let map: Map<String, Value> = entries
         .iter()
-        .map(|(key, name)| ((*key).to_owned(), Value::String(format!("{base}/{name}.json"))))
+        .map(|(key, name)| {
+            (
+                (*key).to_owned(),
+                Value::String(format!("{base}/{name}.json")),
+            )
+        })
         .collect();
     Value::Object(map)
 }

@@ -68,7 +68,9 @@ mod tests {
 
     #[test]
     fn decodes_pairs() {
-        let pairs = decode(b"To=%2B1555&Body=hi+there&MediaUrl=a&MediaUrl=b&Empty&DateSent%3C=2026").unwrap();
+        let pairs =
+            decode(b"To=%2B1555&Body=hi+there&MediaUrl=a&MediaUrl=b&Empty&DateSent%3C=2026")
+                .unwrap();
         assert_eq!(first(&pairs, "To"), Some("+1555"));
         assert_eq!(first(&pairs, "Body"), Some("hi there"));
         assert_eq!(all(&pairs, "MediaUrl"), vec!["a", "b"]);
@@ -85,6 +87,9 @@ mod tests {
 
     #[test]
     fn encodes_pairs() {
-        assert_eq!(encode([("To", "+1 5"), ("DateSent>", "x")]), "To=%2B1+5&DateSent%3E=x");
+        assert_eq!(
+            encode([("To", "+1 5"), ("DateSent>", "x")]),
+            "To=%2B1+5&DateSent%3E=x"
+        );
     }
 }

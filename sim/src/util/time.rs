@@ -35,7 +35,9 @@ impl Date {
         }
         let num = |range: std::ops::Range<usize>| -> Option<i64> {
             let part = date.get(range)?;
-            part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+            part.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse().ok())?
         };
         let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let month = u32::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
@@ -195,7 +197,10 @@ mod tests {
     #[test]
     fn parses_dates() {
         assert_eq!(Date::parse("2026-02-28"), Some(Date::ymd(2026, 2, 28)));
-        assert_eq!(Date::parse("2026-02-28T10:00:00Z"), Some(Date::ymd(2026, 2, 28)));
+        assert_eq!(
+            Date::parse("2026-02-28T10:00:00Z"),
+            Some(Date::ymd(2026, 2, 28))
+        );
         assert_eq!(Date::parse("2026-02-29"), None);
         assert_eq!(Date::parse("2026-13-01"), None);
         assert_eq!(Date::parse("2026/01/01"), None);

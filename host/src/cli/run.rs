@@ -1,0 +1,128 @@
+//! `twilio-host run`: one script from a file, stdin or `-e`, printed output on stdout, the
+//! return value as JSON, failures on stderr with exit status 1.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use twilio_host::{Host, HostOptions, RunReport, ScriptError};
+
+use super::setup::{self, Setup};
+use super::{ConfigArgs, EXIT_SCRIPT_FAILED, EXIT_USAGE};
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The script file, or `-` to read it from stdin.
+    #[arg(
+        value_name = "FILE",
+        conflicts_with = "eval",
+        required_unless_present = "eval"
+    )]
+    pub file: Option<PathBuf>,
+    /// The script itself, instead of a file.
+    #[arg(short = 'e', long = "eval", value_name = "CODE")]
+    pub eval: Option<String>,
+    /// The tenant to run as (see `twilio-host check`).
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Print the script's return value as one JSON document on the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+}
+
+/// Runs the script and returns the exit code.
+pub async fn run(args: RunArgs) -> u8 {
+    let script = match read_script(&args) {
+        Ok(script) => script,
+        Err(message) => {
+            eprintln!("twilio-host: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let Setup {
+        config,
+        simulator: _simulator,
+    } = match setup::resolve(&args.config).await {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    let host = match Host::new(config, HostOptions::default()) {
+        Ok(host) => host,
+        Err(error) => {
+            eprintln!("twilio-host: {error:#}");
+            return EXIT_USAGE;
+        }
+    };
+    match host.run(&args.tenant, &script).await {
+        Ok(report) => print_report(&report, args.json),
+        Err(error) => {
+            eprintln!("twilio-host: {error}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn read_script(args: &RunArgs) -> Result<String, String> {
+    if let Some(code) = &args.eval {
+        return Ok(code.clone());
+    }
+    match args.file.as_deref() {
+        Some(path) if path.as_os_str() == "-" => {
+            let mut script = String::new();
+            std::io::stdin()
+                .read_to_string(&mut script)
+                .map_err(|e| format!("cannot read the script from stdin: {e}"))?;
+            Ok(script)
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display())),
+        None => Err("give a script FILE, `-` for stdin, or -e CODE".into()),
+    }
+}
+
+fn print_report(report: &RunReport, json: bool) -> u8 {
+    print!("{}", report.printed);
+    match &report.outcome {
+        Ok(value) => {
+            if json {
+                println!("{value}");
+            } else if !value.is_null() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+                );
+            }
+            0
+        }
+        Err(error) => {
+            eprint!("{}", describe_failure(error));
+            EXIT_SCRIPT_FAILED
+        }
+    }
+}
+
+/// The failure as a person reads it: kind and message, the Twilio code when there is one, and
+/// the traceback.
+fn describe_failure(error: &ScriptError) -> String {
+    let kind = serde_json::to_value(error.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut text = format!("error ({kind}): {}\n", error.message);
+    if let Some(value) = &error.value {
+        if let Some(code) = value.get("code").filter(|c| !c.is_null()) {
+            text.push_str(&format!("twilio code: {code}"));
+            if let Some(status) = value.get("status") {
+                text.push_str(&format!(", HTTP status: {status}"));
+            }
+            text.push('\n');
+        }
+    }
+    if let Some(traceback) = &error.traceback {
+        text.push_str(traceback);
+        text.push('\n');
+    }
+    text
+}

@@ -1,0 +1,79 @@
+//! Compiling the component once per machine: the machine code Cranelift produces is kept in a
+//! cache directory, keyed by the component's hash and the engine's compatibility hash, so a
+//! second start deserialises it in milliseconds instead of compiling it again.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The default cache directory: `$TWILIO_HOST_CACHE_DIR`, else
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/twilio-lua-wasm/compiled`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("TWILIO_HOST_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("twilio-lua-wasm").join("compiled"))
+}
+
+/// Loads `bytes` as a component: from `cache_dir` when a matching compiled copy is there,
+/// otherwise compiled and then stored there (best effort: a read-only or missing cache only
+/// costs time).
+pub fn load_component(
+    engine: &Engine,
+    bytes: &[u8],
+    cache_dir: Option<&Path>,
+) -> wasmtime::Result<Component> {
+    let Some(dir) = cache_dir else {
+        return Component::new(engine, bytes);
+    };
+    let path = dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
+    if let Ok(compiled) = std::fs::read(&path) {
+        // SAFETY: the file was written by `store` below from `Component::serialize` for an
+        // engine with the same compatibility hash (it is in the file name), and wasmtime checks
+        // the header again. The cache directory belongs to the user running the host.
+        match unsafe { Component::deserialize(engine, &compiled) } {
+            Ok(component) => return Ok(component),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "ignoring unusable compiled-code cache entry")
+            }
+        }
+    }
+    let component = Component::new(engine, bytes)?;
+    if let Err(error) = store(&path, &component) {
+        tracing::debug!(path = %path.display(), %error, "could not write the compiled-code cache");
+    }
+    Ok(component)
+}
+
+fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| anyhow::anyhow!("no parent directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&temporary, component.serialize()?)?;
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}
+
+fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
+    let mut engine_hasher = DefaultHasher::new();
+    engine
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hasher);
+    let mut digest = Sha256::new();
+    digest.update(bytes);
+    digest.update(engine_hasher.finish().to_le_bytes());
+    digest
+        .finalize()
+        .iter()
+        .take(20)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! The egress path: every request the guest makes passes [`Egress::send_request`], which allows
+//! only the tenant's Twilio endpoints, authenticates the request as the account the guest named
+//! (the secret is added here, on the host side), clamps timeouts, caps the response, removes
+//! secrets from what comes back, counts the request against the run's budget, and writes one
+//! audit event.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderName, PROXY_AUTHORIZATION};
+use http::{Request, Response, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use wasmtime_wasi_http::{
+    DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
+    WasiHttpHooks, default_send_request,
+};
+
+use crate::config::{AccountConfig, TenantConfig, is_sid};
+use crate::scrub::scrub_response;
+
+/// The request header in which the guest names the account; never forwarded.
+pub const ACCOUNT_HEADER: &str = "x-twilio-account";
+
+/// The future `send_request` returns.
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+/// The egress policy of one run.
+pub struct Egress {
+    tenant: Arc<TenantConfig>,
+    requests_made: u32,
+}
+
+/// What the policy decided for one request.
+struct Authorized {
+    account: String,
+    request: Request<WasiBody>,
+    options: RequestOptions,
+    max_response_bytes: u64,
+}
+
+impl Egress {
+    /// The policy for one run of `tenant`.
+    pub fn new(tenant: Arc<TenantConfig>) -> Egress {
+        Egress {
+            tenant,
+            requests_made: 0,
+        }
+    }
+
+    /// How many requests this run has sent (or tried to).
+    pub fn requests_made(&self) -> u32 {
+        self.requests_made
+    }
+
+    /// Applies the policy; `Err` is what the guest gets instead of a response.
+    fn authorize(
+        &mut self,
+        mut request: Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<Authorized, Denial> {
+        let limits = self.tenant.limits;
+        if self.requests_made >= limits.max_requests {
+            return Err(Denial::Budget(limits.max_requests));
+        }
+        self.requests_made += 1;
+        let account_name = take_account_header(&mut request)?;
+        let account = self
+            .tenant
+            .accounts
+            .iter()
+            .find(|a| a.name == account_name)
+            .ok_or_else(|| {
+                Denial::Policy(format!(
+                    "account {account_name:?} is not configured for tenant {:?}",
+                    self.tenant.name
+                ))
+            })?;
+        check_destination(account, request.uri())?;
+        let headers = request.headers_mut();
+        headers.remove(AUTHORIZATION);
+        headers.remove(PROXY_AUTHORIZATION);
+        headers.insert(
+            AUTHORIZATION,
+            account.credential.authorization(&account.account_sid),
+        );
+        let clamp = |guest: Option<Duration>| {
+            Some(guest.map_or(limits.http_timeout, |g| g.min(limits.http_timeout)))
+        };
+        let options = options.unwrap_or_default();
+        Ok(Authorized {
+            account: account.name.clone(),
+            request,
+            options: RequestOptions {
+                connect_timeout: clamp(options.connect_timeout),
+                first_byte_timeout: clamp(options.first_byte_timeout),
+                between_bytes_timeout: clamp(options.between_bytes_timeout),
+            },
+            max_response_bytes: limits.max_response_bytes,
+        })
+    }
+}
+
+/// Why a request was refused.
+enum Denial {
+    /// Not allowed by the policy: nothing was sent.
+    Policy(String),
+    /// The run's request budget is used up.
+    Budget(u32),
+}
+
+fn take_account_header(request: &mut Request<WasiBody>) -> Result<String, Denial> {
+    let headers = request.headers_mut();
+    let values: Vec<_> = headers.get_all(ACCOUNT_HEADER).iter().cloned().collect();
+    headers.remove(ACCOUNT_HEADER);
+    match values.as_slice() {
+        [value] => value
+            .to_str()
+            .map(str::to_string)
+            .map_err(|_| Denial::Policy("the account name is not text".into())),
+        [] => Err(Denial::Policy(format!(
+            "the request names no account (header {ACCOUNT_HEADER})"
+        ))),
+        _ => Err(Denial::Policy(
+            "the request names more than one account".into(),
+        )),
+    }
+}
+
+/// The request must go to one of the account's two endpoints (scheme, host and port), to a
+/// path of that API, and a core-API path must be about the account or one of its subaccounts.
+fn check_destination(account: &AccountConfig, uri: &Uri) -> Result<(), Denial> {
+    let origin = |base: &str| {
+        base.parse::<Uri>()
+            .ok()
+            .map(|b| (b.scheme().cloned(), b.authority().cloned()))
+    };
+    let target = Some((uri.scheme().cloned(), uri.authority().cloned()));
+    let path = uri.path();
+    if has_traversal(uri) {
+        return Err(Denial::Policy(format!(
+            "path {path:?} is not a plain Twilio path"
+        )));
+    }
+    if target == origin(&account.api_base_url) {
+        let sid = path
+            .strip_prefix("/2010-04-01/Accounts/")
+            .map(|rest| rest.split(['/', '.']).next().unwrap_or_default())
+            .ok_or_else(|| {
+                Denial::Policy(format!("path {path:?} is not under /2010-04-01/Accounts/"))
+            })?;
+        let allowed = sid == account.account_sid || account.subaccounts.iter().any(|s| s == sid);
+        return if allowed && is_sid(sid, "AC") {
+            Ok(())
+        } else {
+            Err(Denial::Policy(format!(
+                "account {:?} may not act on {sid:?}",
+                account.name
+            )))
+        };
+    }
+    if target == origin(&account.lookups_base_url) {
+        return if path.starts_with("/v2/PhoneNumbers/") {
+            Ok(())
+        } else {
+            Err(Denial::Policy(format!(
+                "path {path:?} is not a Lookup v2 phone number"
+            )))
+        };
+    }
+    Err(Denial::Policy(format!(
+        "{}://{} is not one of the tenant's Twilio endpoints",
+        uri.scheme_str().unwrap_or("?"),
+        uri.authority().map_or("?", |a| a.as_str())
+    )))
+}
+
+/// Dot segments, empty segments, backslashes and encoded separators are refused outright.
+fn has_traversal(uri: &Uri) -> bool {
+    let path = uri.path();
+    let lowered = path.to_ascii_lowercase();
+    path.contains("//")
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        || ["%2f", "%2e", "%5c", "%00"]
+            .iter()
+            .any(|bad| lowered.contains(bad))
+}
+
+impl WasiHttpHooks for Egress {
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(is_forbidden)
+    }
+
+    fn send_request(
+        &mut self,
+        request: Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        let tenant = self.tenant.name.clone();
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let secrets: Vec<Bytes> = self
+            .tenant
+            .accounts
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.credential.secret().expose().as_bytes()))
+            .collect();
+        let decision = self.authorize(request, options);
+        Box::new(async move {
+            let started = Instant::now();
+            let authorized = match decision {
+                Ok(authorized) => authorized,
+                Err(denial) => {
+                    let (reason, error) = match denial {
+                        Denial::Policy(reason) => (reason, HttpError::HttpRequestDenied),
+                        Denial::Budget(max) => (
+                            format!("request budget of {max} per run used up"),
+                            HttpError::ConnectionLimitReached,
+                        ),
+                    };
+                    tracing::warn!(target: "twilio_host::audit", %tenant, %method, host = uri.host().unwrap_or(""), path = uri.path(), %reason, "request refused");
+                    return Err(error);
+                }
+            };
+            let account = authorized.account.clone();
+            let result = exchange(authorized, &secrets).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok((response, _)) => {
+                    tracing::info!(target: "twilio_host::audit", %tenant, %account, %method, host = uri.host().unwrap_or(""), path = uri.path(), status = response.status().as_u16(), elapsed_ms, "twilio request")
+                }
+                Err(error) => {
+                    tracing::warn!(target: "twilio_host::audit", %tenant, %account, %method, host = uri.host().unwrap_or(""), path = uri.path(), %error, elapsed_ms, "twilio request failed")
+                }
+            }
+            result
+        })
+    }
+}
+
+/// Headers the guest may never set: the defaults plus every credential header.
+fn is_forbidden(name: &HeaderName) -> bool {
+    DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        || *name == AUTHORIZATION
+        || *name == PROXY_AUTHORIZATION
+        || name.as_str() == "cookie"
+}
+
+/// Sends the request, reads the whole (capped) body while driving the connection, and hands the
+/// guest a scrubbed copy.
+async fn exchange(
+    authorized: Authorized,
+    secrets: &[Bytes],
+) -> Result<
+    (
+        Response<WasiBody>,
+        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ),
+    HttpError,
+> {
+    let max = authorized.max_response_bytes;
+    let path = authorized.request.uri().path().to_string();
+    let (response, connection) =
+        default_send_request(authorized.request, Some(authorized.options)).await?;
+    let connection = tokio::spawn(connection);
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max) {
+        connection.abort();
+        return Err(HttpError::HttpResponseBodySize(declared));
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            connection.abort();
+            return Err(match error.downcast::<HttpError>() {
+                Ok(http_error) => *http_error,
+                Err(_) => HttpError::HttpResponseBodySize(Some(max)),
+            });
+        }
+    };
+    let bytes = scrub_response(&path, bytes, secrets);
+    let mut parts = parts;
+    parts.headers.remove(CONTENT_LENGTH);
+    let body = Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+    Ok((Response::from_parts(parts, body), done))
+}

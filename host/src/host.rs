@@ -1,0 +1,257 @@
+//! The host library API: build a [`Host`] from a configuration once, then run scripts for
+//! tenants, each in a brand-new store and component instance with the tenant's accounts and
+//! limits. Runs are independent: one may trap, time out or exhaust its memory while others go
+//! on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+use crate::bindings::exports::twilio::lua::runner::{self, ErrorKind as WitKind};
+use crate::bindings::{Plugin, PluginPre};
+use crate::code_cache::{default_cache_dir, load_component};
+use crate::config::{HostConfig, TenantConfig};
+use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
+use crate::plugin::PLUGIN_COMPONENT;
+use crate::report::{ErrorKind, RunReport, ScriptError};
+use crate::run_state::RunState;
+
+/// Options for building a [`Host`] beyond the tenant configuration.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Runs that may be alive at once; more wait for a slot.
+    pub max_concurrent_runs: u32,
+    /// Where compiled machine code is cached; `None` compiles at every start.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for HostOptions {
+    fn default() -> HostOptions {
+        HostOptions {
+            max_concurrent_runs: 1000,
+            cache_dir: default_cache_dir(),
+        }
+    }
+}
+
+/// Why a run could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// No tenant of that name is configured.
+    #[error("unknown tenant {tenant:?}; configured tenants: {}", known.join(", "))]
+    UnknownTenant {
+        /// The name asked for.
+        tenant: String,
+        /// The names that exist.
+        known: Vec<String>,
+    },
+}
+
+/// A ready host: the compiled plugin, the tenants, and the epoch ticker.
+pub struct Host {
+    engine: Engine,
+    pre: PluginPre<RunState>,
+    tenants: BTreeMap<String, Arc<TenantConfig>>,
+    _ticker: EpochTicker,
+}
+
+/// Marker error raised from the epoch callback when a run's CPU budget is spent.
+#[derive(Debug, thiserror::Error)]
+#[error("CPU budget used up")]
+struct CpuBudgetSpent;
+
+impl Host {
+    /// Compiles (or loads from cache) the embedded plugin and prepares its instantiation.
+    pub fn new(config: HostConfig, options: HostOptions) -> anyhow::Result<Host> {
+        let max_memory_bytes = config
+            .tenants
+            .values()
+            .map(|t| t.limits.memory_bytes)
+            .max()
+            .unwrap_or(64 << 20);
+        let engine = build_engine(PoolSize {
+            max_concurrent_runs: options.max_concurrent_runs,
+            max_memory_bytes,
+        })
+        .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
+        let component = load_component(&engine, PLUGIN_COMPONENT, options.cache_dir.as_deref())
+            .map_err(|e| anyhow::anyhow!("compiling the plugin: {e}"))?;
+        let mut linker = Linker::<RunState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::bindings::twilio::lua::accounts::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
+        let pre = PluginPre::new(instance_pre).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tenants = config
+            .tenants
+            .into_iter()
+            .map(|(name, tenant)| (name, Arc::new(tenant)))
+            .collect();
+        let ticker = EpochTicker::start(&engine);
+        Ok(Host {
+            engine,
+            pre,
+            tenants,
+            _ticker: ticker,
+        })
+    }
+
+    /// The configured tenant names.
+    pub fn tenant_names(&self) -> Vec<String> {
+        self.tenants.keys().cloned().collect()
+    }
+
+    /// A tenant's configuration.
+    pub fn tenant(&self, name: &str) -> Result<&Arc<TenantConfig>, HostError> {
+        self.tenants
+            .get(name)
+            .ok_or_else(|| HostError::UnknownTenant {
+                tenant: name.to_string(),
+                known: self.tenant_names(),
+            })
+    }
+
+    /// Runs `script` for `tenant` in a fresh sandbox and reports what happened. Failures of the
+    /// script (errors, limits, traps) are in the report; only an unknown tenant is an `Err`.
+    pub async fn run(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
+        let tenant = Arc::clone(self.tenant(tenant)?);
+        let started = Instant::now();
+        let limits = tenant.limits;
+        let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let mut store = Store::new(&self.engine, RunState::new(Arc::clone(&tenant), cpu_ticks));
+        store.limiter(|state| &mut state.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            if state.cpu_ticks_left == 0 {
+                return Err(CpuBudgetSpent.into());
+            }
+            state.cpu_ticks_left -= 1;
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let wit_limits = runner::Limits {
+            memory_bytes: limits.lua_memory_bytes(),
+            instructions: limits.lua_instructions,
+        };
+        let call = async {
+            let plugin: Plugin = self.pre.instantiate_async(&mut store).await?;
+            plugin
+                .twilio_lua_runner()
+                .call_run(&mut store, script, wit_limits)
+                .await
+        };
+        let outcome = tokio::time::timeout(limits.wall, call).await;
+        let requests = store.data().egress.requests_made();
+        let (printed, outcome) = match outcome {
+            Err(_elapsed) => (
+                String::new(),
+                Err(ScriptError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the run took longer than its wall-clock limit of {} ms",
+                        limits.wall.as_millis()
+                    ),
+                )),
+            ),
+            Ok(Err(error)) => (
+                String::new(),
+                Err(classify_trap(&error, store.data(), &limits)),
+            ),
+            Ok(Ok(result)) => (
+                result.printed,
+                result.outcome.map(parse_json).map_err(script_error),
+            ),
+        };
+        Ok(RunReport {
+            printed,
+            outcome,
+            requests,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// The agent reference as the plugin's `reference` export serves it: the whole text, or
+    /// one function's section (`None` for an unknown function).
+    pub async fn reference(&self, function: Option<&str>) -> anyhow::Result<Option<String>> {
+        let tenant = Arc::new(TenantConfig {
+            name: String::new(),
+            accounts: Vec::new(),
+            limits: Default::default(),
+            api_token_sha256: None,
+        });
+        let mut store = Store::new(&self.engine, RunState::new(tenant, u64::MAX));
+        store.set_epoch_deadline(u64::MAX);
+        let plugin = self
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        plugin
+            .twilio_lua_runner()
+            .call_reference(&mut store, function)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+fn classify_trap(
+    error: &wasmtime::Error,
+    state: &RunState,
+    limits: &crate::limits::Limits,
+) -> ScriptError {
+    tracing::debug!(error = ?error, memory_cap_hit = state.memory.hit, "run ended by the host");
+    if error.downcast_ref::<CpuBudgetSpent>().is_some() {
+        return ScriptError::new(
+            ErrorKind::CpuLimit,
+            format!(
+                "the script used up its CPU budget of {} ms",
+                limits.cpu.as_millis()
+            ),
+        );
+    }
+    if state.memory.hit {
+        return ScriptError::new(
+            ErrorKind::MemoryLimit,
+            format!(
+                "the script used up its memory limit of {} MiB",
+                limits.memory_bytes >> 20
+            ),
+        );
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(trap) => ScriptError::new(ErrorKind::Trap, format!("the plugin trapped: {trap}")),
+        None => ScriptError::new(ErrorKind::Internal, format!("the run failed: {error}")),
+    }
+}
+
+fn parse_json(text: String) -> serde_json::Value {
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
+fn script_error(error: runner::RunError) -> ScriptError {
+    ScriptError {
+        kind: match error.kind {
+            WitKind::Syntax => ErrorKind::Syntax,
+            WitKind::Runtime => ErrorKind::Runtime,
+            WitKind::InstructionLimit => ErrorKind::InstructionLimit,
+            WitKind::MemoryLimit => ErrorKind::MemoryLimit,
+            WitKind::Internal => ErrorKind::Internal,
+        },
+        message: error.message,
+        traceback: error.traceback,
+        value: error
+            .value_json
+            .and_then(|text| serde_json::from_str(&text).ok()),
+    }
+}

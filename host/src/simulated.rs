@@ -1,0 +1,54 @@
+//! A host configuration pointed at the built-in Twilio simulator: one tenant and one account,
+//! both named `default`, authenticating with the simulator's test credentials.
+
+use std::collections::BTreeMap;
+
+use twilio_sim::{SimAccount, SimConfig, Simulator};
+
+use crate::config::{AccountConfig, HostConfig, TenantConfig};
+use crate::credential::Credential;
+use crate::limits::Limits;
+use crate::secret::Secret;
+
+/// Starts a simulator on 127.0.0.1 (free ports) and returns a configuration that uses it.
+pub async fn start() -> anyhow::Result<(HostConfig, Simulator)> {
+    let simulator = Simulator::start(SimConfig::default()).await?;
+    let config = config_for(&simulator, &simulator.accounts()[..1], &["default"]);
+    Ok((config, simulator))
+}
+
+/// A configuration with one tenant, `default`, whose accounts are `accounts` of `simulator`
+/// under `names` (pairwise), authenticated with their auth tokens.
+pub fn config_for(simulator: &Simulator, accounts: &[SimAccount], names: &[&str]) -> HostConfig {
+    let tenant = tenant_for(simulator, "default", accounts, names, Limits::default());
+    HostConfig {
+        tenants: BTreeMap::from([(tenant.name.clone(), tenant)]),
+    }
+}
+
+/// One tenant named `tenant` whose accounts are `accounts` of `simulator` under `names`.
+pub fn tenant_for(
+    simulator: &Simulator,
+    tenant: &str,
+    accounts: &[SimAccount],
+    names: &[&str],
+    limits: Limits,
+) -> TenantConfig {
+    TenantConfig {
+        name: tenant.to_string(),
+        accounts: accounts
+            .iter()
+            .zip(names)
+            .map(|(account, name)| AccountConfig {
+                name: name.to_string(),
+                account_sid: account.account_sid.clone(),
+                subaccounts: Vec::new(),
+                credential: Credential::AuthToken(Secret::new(account.auth_token.clone())),
+                api_base_url: simulator.api_url(),
+                lookups_base_url: simulator.lookups_url(),
+            })
+            .collect(),
+        limits,
+        api_token_sha256: None,
+    }
+}

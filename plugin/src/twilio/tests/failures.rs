@@ -1,0 +1,255 @@
+//! Twilio error bodies, transport failures, malformed responses and retries.
+
+use super::*;
+
+const SEND: &str = r#"return app.integrations.twilio.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "hi"})"#;
+
+fn twilio_body(code: i64, status: u16, message: &str) -> String {
+    json!({"code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status})
+        .to_string()
+}
+
+#[test]
+fn twilio_error_bodies_become_twilio_errors() {
+    let cases = [
+        (401, 20003, "Authenticate"),
+        (
+            404,
+            20404,
+            "The requested resource /2010-04-01/Accounts/AC/Messages.json was not found",
+        ),
+        (
+            400,
+            21211,
+            "The 'To' number 5551234567 is not a valid phone number.",
+        ),
+        (
+            400,
+            21608,
+            "The number +15551234567 is unverified. Trial accounts cannot send messages to unverified numbers",
+        ),
+        (429, 20429, "Too Many Requests"),
+    ];
+    for (status, code, text) in cases {
+        let fake = Fake::always(status, &twilio_body(code, status, text));
+        let failure = fails(SEND, &fake);
+        let error = error_value(&failure);
+        let link = format!("https://www.twilio.com/docs/errors/{code}");
+        assert_eq!(
+            error,
+            json!({"kind": "twilio", "function": "twilio_send_sms", "status": status, "code": code,
+                   "message": text, "more_info": link})
+        );
+        let expected = format!(
+            "twilio_send_sms failed: HTTP {status}, Twilio error {code}: {text} (see {link})"
+        );
+        assert!(
+            failure.message.starts_with(&expected),
+            "{}",
+            failure.message
+        );
+        assert!(failure.message.contains("Hint: "), "{}", failure.message);
+        let attempts = if status == 429 { 4 } else { 1 };
+        assert_eq!(fake.requests().len(), attempts, "{code}");
+    }
+}
+
+#[test]
+fn a_body_that_is_not_twilio_shaped_gives_the_status_as_code() {
+    let fake = Fake::always(502, "<html><body>Bad Gateway</body></html>");
+    let error = error_value(&fails(
+        &format!(r#"return app.integrations.twilio.twilio_get_call({{call_sid = "CA{HEX}"}})"#),
+        &fake,
+    ));
+    assert_eq!(error["kind"], "twilio");
+    assert_eq!(error["code"], 502);
+    assert_eq!(error["status"], 502);
+    assert!(error["message"].as_str().unwrap().contains("Bad Gateway"));
+    assert_eq!(fake.requests().len(), 4, "a GET is retried on 5xx");
+
+    let failure = fails(SEND, &Fake::always(503, ""));
+    assert_eq!(
+        failure.message,
+        "twilio_send_sms failed: HTTP 503: the response body is empty"
+    );
+    let failure = fails(
+        SEND,
+        &Fake::always(400, r#"{"message": "Bad things", "status": 400}"#),
+    );
+    assert_eq!(error_value(&failure)["code"], 400);
+    assert_eq!(
+        failure.message,
+        "twilio_send_sms failed: HTTP 400: Bad things"
+    );
+}
+
+#[test]
+fn malformed_responses_are_response_errors() {
+    let get = format!(
+        r#"return app.integrations.twilio.twilio_get_message({{message_sid = "SM{HEX}"}})"#
+    );
+    let cases = [
+        (
+            SEND,
+            200,
+            r#"{"sid": "SM"}"#,
+            "expected HTTP 201, got HTTP 200",
+        ),
+        (
+            get.as_str(),
+            200,
+            "<TwilioResponse/>",
+            "the body is not JSON: <TwilioResponse/>",
+        ),
+        (get.as_str(), 200, r#"{"sid": "SM01"#, "cut short"),
+        (get.as_str(), 200, "[1, 2]", "not an object"),
+        (get.as_str(), 302, "", "expected HTTP 200, got HTTP 302"),
+        (
+            "return app.integrations.twilio.twilio_list_calls()",
+            200,
+            r#"{"messages": []}"#,
+            "no \"calls\" array",
+        ),
+    ];
+    for (script, status, body, needle) in cases {
+        let failure = fails(script, &Fake::always(status, body));
+        let error = error_value(&failure);
+        assert_eq!(error["kind"], "response", "{script}");
+        assert_eq!(error["status"], status);
+        let text = error["message"].as_str().unwrap();
+        assert!(text.starts_with("twilio_"), "{text}");
+        assert!(
+            text.contains(&format!("HTTP {status}")) && text.contains(needle),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn transport_failures_have_their_own_kinds() {
+    let cases = [
+        (
+            TransportError::Denied("api.evil.test is not allowed".into()),
+            "denied",
+            1,
+        ),
+        (TransportError::Timeout("after 30 s".into()), "timeout", 1),
+        (TransportError::Connection("refused".into()), "transport", 4),
+        (TransportError::Other("broken".into()), "transport", 1),
+        (
+            TransportError::Limit("50 requests per run".into()),
+            "limit",
+            1,
+        ),
+        (
+            TransportError::TooLarge("over 10 MiB".into()),
+            "response",
+            1,
+        ),
+    ];
+    for (error, kind, attempts) in cases {
+        let detail = error.to_string();
+        let fake = Fake::new(move |_| Err(error.clone()));
+        let failure = fails(
+            "return app.integrations.twilio.twilio_list_messages({limit = 1})",
+            &fake,
+        );
+        let value = error_value(&failure);
+        assert_eq!(value["kind"], kind);
+        assert_eq!(value["function"], "twilio_list_messages");
+        assert_eq!(
+            value["message"],
+            format!("twilio_list_messages failed: {detail}")
+        );
+        assert_eq!(
+            failure.message,
+            format!("twilio_list_messages failed: {detail}")
+        );
+        assert_eq!(fake.requests().len(), attempts, "{kind}");
+    }
+}
+
+#[test]
+fn a_post_is_never_repeated_after_a_server_error_or_connection_failure() {
+    let fake = Fake::always(500, &twilio_body(20500, 500, "Internal Server Error"));
+    fails(SEND, &fake);
+    assert_eq!(fake.requests().len(), 1);
+    let fake = Fake::new(|_| Err(TransportError::Connection("reset".into())));
+    assert_eq!(error_value(&fails(SEND, &fake))["kind"], "transport");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn a_retried_get_succeeds_and_waits_with_backoff() {
+    let attempts = Rc::new(RefCell::new(0));
+    let counter = Rc::clone(&attempts);
+    let fake = Fake::new(move |request| {
+        *counter.borrow_mut() += 1;
+        Ok(match *counter.borrow() {
+            1 => response(503, "unavailable"),
+            2 => HttpResponse {
+                headers: vec![("retry-after".into(), "1".into())],
+                ..response(429, &twilio_body(20429, 429, "Too Many Requests"))
+            },
+            _ => twilio_like(request),
+        })
+    });
+    let waits = Rc::new(RefCell::new(Vec::new()));
+    let transport: Rc<dyn Transport> = fake.clone();
+    let policy = quick_retries(Rc::clone(&waits));
+    let output = runner::run(
+        &format!(r#"return app.integrations.twilio.twilio_get_call({{call_sid = "CA{HEX}"}}).sid"#),
+        Limits {
+            memory_bytes: 64 << 20,
+            instructions: 100_000_000,
+        },
+        |lua| super::super::namespace::install(lua, two_accounts(), Client::new(transport, policy)),
+    );
+    assert_eq!(output.outcome, Ok(format!("\"CA{HEX}\"")));
+    assert_eq!(*attempts.borrow(), 3);
+    assert_eq!(
+        *waits.borrow(),
+        vec![Duration::from_millis(50), Duration::from_secs(1)]
+    );
+}
+
+#[test]
+fn errors_are_catchable_tables_with_a_readable_tostring() {
+    let fake = Fake::always(
+        400,
+        &twilio_body(21211, 400, "The 'To' number is not valid."),
+    );
+    let result = ok(
+        &format!(
+            r#"local ok, err = pcall(function() {} end)
+               return {{ok = ok, kind = err.kind, code = err.code, text = tostring(err), type = type(err)}}"#,
+            SEND.trim_start_matches("return ")
+        ),
+        &fake,
+    );
+    assert_eq!(result["ok"], false);
+    assert_eq!(result["kind"], "twilio");
+    assert_eq!(result["code"], 21211);
+    assert_eq!(result["type"], "table");
+    assert!(
+        result["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("twilio_send_sms failed: HTTP 400, Twilio error 21211")
+    );
+}
+
+#[test]
+fn an_uncaught_error_ends_the_run_at_the_scripts_line() {
+    let failure = fails(
+        "local x = 1\n\nlocal r = app.integrations.twilio.twilio_send_sms({to = 'nope'})\nreturn r",
+        &Fake::twilio(),
+    );
+    assert!(
+        failure.message.starts_with("twilio_send_sms: "),
+        "{}",
+        failure.message
+    );
+    let traceback = failure.traceback.unwrap_or_default();
+    assert!(traceback.contains("script:3:"), "{traceback}");
+}

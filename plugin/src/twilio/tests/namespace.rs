@@ -1,0 +1,333 @@
+//! Accounts, the read-only namespace, help, and the reference's functions and examples.
+
+use super::*;
+use crate::reference;
+use crate::twilio::spec::{self, Rule};
+
+#[test]
+fn named_accounts_route_to_their_sid_host_and_name() {
+    let fake = Fake::twilio();
+    ok(
+        r#"app.integrations.twilio.work.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "hi"})
+           app.integrations.twilio.default.twilio_list_calls({limit = 1})
+           app.integrations.twilio.work.twilio_lookup_phone({phone_number = "+15551234567"})
+           return app.integrations.twilio.work.twilio_get_account().sid"#,
+        &fake,
+    );
+    let requests = fake.requests();
+    let seen: Vec<(&str, &str)> = requests
+        .iter()
+        .map(|r| (r.account.as_str(), r.url.as_str()))
+        .collect();
+    let work = format!("https://api.work.test/2010-04-01/Accounts/{WORK_SID}");
+    assert_eq!(
+        seen,
+        vec![
+            ("work", format!("{work}/Messages.json").as_str()),
+            (
+                "default",
+                format!(
+                    "https://api.twilio.com/2010-04-01/Accounts/{DEFAULT_SID}/Calls.json?PageSize=1"
+                )
+                .as_str()
+            ),
+            (
+                "work",
+                "https://lookups.work.test/v2/PhoneNumbers/+15551234567"
+            ),
+            ("work", format!("{work}.json").as_str()),
+        ]
+    );
+}
+
+#[test]
+fn a_single_account_is_the_default_whatever_its_name() {
+    let fake = Fake::twilio();
+    let accounts = vec![on_twilio("personal", WORK_SID)];
+    let output = run_with(
+        "app.integrations.twilio.twilio_get_account() app.integrations.twilio.default.twilio_get_account()
+         return app.integrations.twilio.personal.twilio_get_account().sid",
+        accounts,
+        &fake,
+    );
+    assert_eq!(output.outcome, Ok(format!("\"{WORK_SID}\"")));
+    assert!(fake.requests().iter().all(|r| r.account == "personal"));
+}
+
+#[test]
+fn without_a_default_the_error_lists_the_accounts() {
+    let fake = Fake::twilio();
+    let accounts = vec![
+        on_twilio("personal", DEFAULT_SID),
+        on_twilio("work", WORK_SID),
+    ];
+    for script in [
+        "return app.integrations.twilio.twilio_get_account()",
+        "return app.integrations.twilio.default.twilio_get_account()",
+    ] {
+        let output = run_with(script, accounts.clone(), &fake);
+        let failure = output.outcome.unwrap_err();
+        assert!(
+            failure.message.contains("personal, work"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(error_value(&failure)["kind"], "validation");
+    }
+    let output = run_with(
+        "return app.integrations.twilio.twilio_get_account()",
+        vec![],
+        &fake,
+    );
+    assert!(
+        output
+            .outcome
+            .unwrap_err()
+            .message
+            .contains("none is configured")
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn unknown_names_list_what_exists() {
+    let failure = fails(
+        "return app.integrations.twilio.wrok.twilio_get_account()",
+        &Fake::twilio(),
+    );
+    assert!(
+        failure.message.starts_with(
+            "app.integrations.twilio: no account or function named \"wrok\" (did you mean \"work\"?); accounts: default, work; functions: twilio_send_sms, twilio_get_message"
+        ),
+        "{}",
+        failure.message
+    );
+    let failure = fails(
+        "return app.integrations.twilio.send_sms({})",
+        &Fake::twilio(),
+    );
+    assert!(
+        failure.message.contains("did you mean \"twilio_send_sms\""),
+        "{}",
+        failure.message
+    );
+    let failure = fails(
+        "return app.integrations.twilio.work.twilio_sendsms({})",
+        &Fake::twilio(),
+    );
+    assert!(failure.message.starts_with("app.integrations.twilio.work: no function named \"twilio_sendsms\" (did you mean \"twilio_send_sms\"?)"));
+    let failure = fails("return app.integrations.slack", &Fake::twilio());
+    assert!(
+        failure.message.contains("it has: twilio"),
+        "{}",
+        failure.message
+    );
+}
+
+#[test]
+fn the_namespace_is_read_only() {
+    let result = ok(
+        r#"local function refused(f) local ok, err = pcall(f) return not ok and err.kind == "validation" and tostring(err) end
+           return {
+               refused(function() app.integrations.twilio.twilio_send_sms = print end),
+               refused(function() app.integrations.twilio.work.twilio_send_sms = print end),
+               refused(function() app.integrations.twilio.newthing = 1 end),
+               refused(function() app.integrations.other = {} end),
+               refused(function() app.integrations = {} end),
+               (pcall(setmetatable, app.integrations.twilio, {})),
+               getmetatable(app.integrations.twilio),
+               getmetatable(app),
+           }"#,
+        &Fake::twilio(),
+    );
+    assert_eq!(
+        result[0],
+        "app.integrations.twilio: cannot assign \"twilio_send_sms\": the namespace is read-only"
+    );
+    assert!(
+        result[1]
+            .as_str()
+            .unwrap()
+            .starts_with("app.integrations.twilio.work: cannot assign")
+    );
+    assert!(result[2].is_string() && result[3].is_string() && result[4].is_string());
+    assert_eq!(result[5], false);
+    assert_eq!(result[6], "app.integrations.twilio is read-only");
+    assert_eq!(result[7], "app is read-only");
+}
+
+#[test]
+fn help_serves_the_reference() {
+    let result = ok(
+        r#"local t = app.integrations.twilio
+           local ok, err = pcall(t.help, "twilio_nope")
+           return {whole = t.help(), one = t.help("twilio_send_sms"), colon = t:help("twilio_get_call"),
+                   work = t.work.help("twilio_make_call"), err = tostring(err),
+                   root = tostring(t), account = tostring(t.work)}"#,
+        &Fake::twilio(),
+    );
+    assert_eq!(result["whole"], reference::REFERENCE);
+    assert_eq!(
+        result["one"],
+        reference::section("twilio_send_sms").unwrap()
+    );
+    assert_eq!(
+        result["colon"],
+        reference::section("twilio_get_call").unwrap()
+    );
+    assert_eq!(
+        result["work"],
+        reference::section("twilio_make_call").unwrap()
+    );
+    assert!(
+        result["err"]
+            .as_str()
+            .unwrap()
+            .contains("no function named \"twilio_nope\"")
+    );
+    assert!(
+        result["err"]
+            .as_str()
+            .unwrap()
+            .contains("twilio_delete_recording")
+    );
+    let root = result["root"].as_str().unwrap();
+    assert!(
+        root.contains("app.integrations.twilio.help()") && root.contains("Accounts: default, work"),
+        "{root}"
+    );
+    let account = result["account"].as_str().unwrap();
+    assert!(
+        account.contains("app.integrations.twilio.work.help()"),
+        "{account}"
+    );
+}
+
+#[test]
+fn the_namespace_has_exactly_the_documented_functions() {
+    let documented = reference::documented_functions();
+    let specified: Vec<&str> = spec::names().collect();
+    assert_eq!(documented, specified);
+    let script = format!(
+        "local names = {{{}}} local out = {{}}
+         for _, n in ipairs(names) do
+             out[#out + 1] = type(app.integrations.twilio[n]) .. type(app.integrations.twilio.work[n])
+         end
+         return out",
+        documented.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+    );
+    let result = ok(&script, &Fake::twilio());
+    assert_eq!(result, json!(vec!["functionfunction"; 15]));
+}
+
+/// The reference's parameter table of every function matches its spec: names, order, types and
+/// whether each is required.
+#[test]
+fn the_documented_parameters_are_the_specified_ones() {
+    for function in spec::FUNCTIONS {
+        let section = reference::section(function.name).unwrap();
+        let documented: Vec<(String, String, bool)> = section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .map(|line| {
+                let cells: Vec<&str> = line.split(" | ").collect();
+                (
+                    cells[0].trim_end_matches('`').to_owned(),
+                    cells[1].to_owned(),
+                    cells[2] == "yes",
+                )
+            })
+            .collect();
+        let specified: Vec<(String, String, bool)> = function
+            .params
+            .iter()
+            .map(|p| {
+                let kind = if matches!(p.rule, Rule::Count { .. }) {
+                    "integer"
+                } else {
+                    "string"
+                };
+                (p.name.to_owned(), kind.to_owned(), p.required)
+            })
+            .collect();
+        assert_eq!(documented, specified, "{}", function.name);
+    }
+}
+
+/// Every example of the reference runs verbatim: against Twilio-shaped responses, or, for the
+/// four with placeholder SIDs, into a validation error that says so.
+#[test]
+fn every_example_runs_verbatim() {
+    for name in reference::documented_functions() {
+        let section = reference::section(name).unwrap();
+        let example = section
+            .split("```lua\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_else(|| panic!("{name} has no example"));
+        let fake = Fake::twilio();
+        let output = run_with(example, two_accounts(), &fake);
+        if example.contains("xxxxxxxx") {
+            let failure = output.outcome.unwrap_err();
+            let error = error_value(&failure);
+            assert_eq!(error["kind"], "validation", "{name}");
+            assert!(
+                failure.message.contains("documentation's placeholder"),
+                "{}",
+                failure.message
+            );
+            assert!(
+                failure.message.contains("use a `sid` from twilio_list_"),
+                "{}",
+                failure.message
+            );
+            assert!(fake.requests().is_empty());
+            let real = example.replace(&"x".repeat(32), HEX);
+            let output = run_with(&real, two_accounts(), &fake);
+            assert!(output.outcome.is_ok(), "{name}: {:?}", output.outcome);
+            assert!(!output.printed.is_empty());
+        } else {
+            assert!(
+                output.outcome.is_ok(),
+                "{name}: {:?}\n{example}",
+                output.outcome
+            );
+            assert!(!output.printed.is_empty(), "{name}");
+            assert_eq!(fake.requests().len(), 1, "{name}");
+        }
+    }
+}
+
+#[test]
+fn bad_account_names_are_refused_at_install() {
+    for name in ["twilio_x", "help", "1st", "my-account", ""] {
+        let accounts = vec![on_twilio(name, DEFAULT_SID)];
+        let output = run_with("return 1", accounts, &Fake::twilio());
+        assert!(output.outcome.is_err(), "{name}");
+    }
+    let twice = vec![on_twilio("a", DEFAULT_SID), on_twilio("a", WORK_SID)];
+    assert!(
+        run_with("return 1", twice, &Fake::twilio())
+            .outcome
+            .is_err()
+    );
+}
+
+#[test]
+fn an_account_sid_that_could_change_the_path_is_refused() {
+    let fake = Fake::twilio();
+    let accounts = vec![account(
+        "default",
+        "AC1/../../x",
+        "https://api.twilio.com",
+        "https://lookups.twilio.com",
+    )];
+    let output = run_with(
+        "return app.integrations.twilio.twilio_list_calls()",
+        accounts,
+        &fake,
+    );
+    let failure = output.outcome.unwrap_err();
+    assert_eq!(error_value(&failure)["field"], "account");
+    assert!(fake.requests().is_empty());
+}
