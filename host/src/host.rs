@@ -140,15 +140,20 @@ impl Host {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let wit_limits = runner::Limits {
+        let options = runner::RunOptions {
             memory_bytes: limits.lua_memory_bytes(),
             instructions: limits.lua_instructions,
+            retry: runner::RetryPolicy {
+                max_retries: limits.max_retries,
+                base_delay_ms: u32::try_from(limits.retry_base.as_millis()).unwrap_or(u32::MAX),
+                max_delay_ms: u32::try_from(limits.retry_cap.as_millis()).unwrap_or(u32::MAX),
+            },
         };
         let call = async {
             let plugin: Plugin = self.pre.instantiate_async(&mut store).await?;
             plugin
                 .twilio_lua_runner()
-                .call_run(&mut store, script, wit_limits)
+                .call_run(&mut store, script, options)
                 .await
         };
         let outcome = tokio::time::timeout(limits.wall, call).await;

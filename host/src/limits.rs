@@ -21,6 +21,13 @@ pub struct Limits {
     pub max_response_bytes: u64,
     /// Lua VM instructions per run.
     pub lua_instructions: u64,
+    /// Retries of a failed Twilio request (429 always; 5xx and connection failures for GET and
+    /// DELETE only).
+    pub max_retries: u32,
+    /// Backoff ceiling of the first retry; it doubles with each retry.
+    pub retry_base: Duration,
+    /// The longest wait between retries.
+    pub retry_cap: Duration,
 }
 
 impl Default for Limits {
@@ -33,6 +40,9 @@ impl Default for Limits {
             http_timeout: Duration::from_millis(10_000),
             max_response_bytes: 4096 << 10,
             lua_instructions: 500_000_000,
+            max_retries: 3,
+            retry_base: Duration::from_millis(100),
+            retry_cap: Duration::from_millis(3_000),
         }
     }
 }
@@ -55,6 +65,12 @@ pub struct LimitsFile {
     pub max_response_kb: Option<u64>,
     /// Lua VM instruction budget.
     pub lua_instructions: Option<u64>,
+    /// Retries of a failed Twilio request.
+    pub max_retries: Option<u32>,
+    /// First retry's backoff ceiling in milliseconds.
+    pub retry_base_ms: Option<u64>,
+    /// Longest wait between retries in milliseconds.
+    pub retry_cap_ms: Option<u64>,
 }
 
 impl LimitsFile {
@@ -72,6 +88,13 @@ impl LimitsFile {
                 .max_response_kb
                 .map_or(base.max_response_bytes, |kb| kb << 10),
             lua_instructions: self.lua_instructions.unwrap_or(base.lua_instructions),
+            max_retries: self.max_retries.unwrap_or(base.max_retries),
+            retry_base: self
+                .retry_base_ms
+                .map_or(base.retry_base, Duration::from_millis),
+            retry_cap: self
+                .retry_cap_ms
+                .map_or(base.retry_cap, Duration::from_millis),
         }
     }
 }
@@ -99,6 +122,14 @@ impl Limits {
             if value.is_zero() {
                 return Some(format!("{name} must be greater than 0"));
             }
+        }
+        if self.max_retries > 10 {
+            return Some("max_retries must be at most 10".into());
+        }
+        if self.retry_cap > Duration::from_secs(60) || self.retry_base > self.retry_cap {
+            return Some(
+                "retry_base_ms must be at most retry_cap_ms, and retry_cap_ms at most 60000".into(),
+            );
         }
         None
     }

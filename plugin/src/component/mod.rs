@@ -4,11 +4,13 @@
 mod wasi_http;
 
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::account::Account;
 use crate::reference;
 use crate::runner::{self, FailureKind};
 use crate::sandbox::Limits;
+use crate::twilio::retry::RetryPolicy;
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -16,16 +18,21 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::twilio::lua::runner::{ErrorKind, Guest, Limits as WitLimits, RunError, RunResult};
+use exports::twilio::lua::runner::{ErrorKind, Guest, RunError, RunOptions, RunResult};
 
 struct Plugin;
 
 impl Guest for Plugin {
-    fn run(script: String, limits: WitLimits) -> RunResult {
+    fn run(script: String, options: RunOptions) -> RunResult {
         let limits = Limits {
-            memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
-            instructions: limits.instructions,
+            memory_bytes: usize::try_from(options.memory_bytes).unwrap_or(usize::MAX),
+            instructions: options.instructions,
         };
+        let retry = RetryPolicy::standard().with_limits(
+            options.retry.max_retries,
+            Duration::from_millis(options.retry.base_delay_ms.into()),
+            Duration::from_millis(options.retry.max_delay_ms.into()),
+        );
         let accounts: Vec<Account> = twilio::lua::accounts::list_accounts()
             .into_iter()
             .map(|a| Account {
@@ -36,7 +43,7 @@ impl Guest for Plugin {
             })
             .collect();
         let output = runner::run(&script, limits, |lua| {
-            crate::twilio::install(lua, accounts, Rc::new(wasi_http::WasiHttp))
+            crate::twilio::install(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
         });
         RunResult {
             printed: output.printed,

@@ -27,12 +27,13 @@ use crate::account::Account;
 use crate::transport::Transport;
 
 /// Installs the global `app` with `app.integrations.twilio` for `accounts`, sending requests
-/// through `transport`.
+/// through `transport` and retrying as `retry` says.
 pub fn install(
     lua: &Lua,
     accounts: Vec<Account>,
     transport: Rc<dyn Transport>,
+    retry: retry::RetryPolicy,
 ) -> mlua::Result<()> {
-    let client = client::Client::new(transport, retry::RetryPolicy::standard());
+    let client = client::Client::new(transport, retry);
     namespace::install(lua, accounts, client)
 }

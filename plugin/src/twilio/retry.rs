@@ -37,6 +37,16 @@ impl RetryPolicy {
         }
     }
 
+    /// This policy with another number of retries, base and cap.
+    pub fn with_limits(self, retries: u32, base: Duration, cap: Duration) -> RetryPolicy {
+        RetryPolicy {
+            retries,
+            base,
+            cap,
+            ..self
+        }
+    }
+
     /// How long to wait before retry number `retry` (0-based) of a `method` request that ended
     /// with `outcome`, or `None` when it must not be retried.
     pub fn delay(
