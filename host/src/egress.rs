@@ -309,3 +309,212 @@ async fn exchange(
     let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
     Ok((Response::from_parts(parts, body), done))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use http_body_util::Empty;
+
+    use super::*;
+    use crate::credential::Credential;
+    use crate::limits::Limits;
+    use crate::secret::Secret;
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+    const OTHER_SID: &str = "ACffffffffffffffffffffffffffffffff";
+
+    fn tenant(api: &str) -> Arc<TenantConfig> {
+        Arc::new(TenantConfig {
+            name: "acme".into(),
+            accounts: vec![AccountConfig {
+                name: "default".into(),
+                account_sid: SID.into(),
+                subaccounts: Vec::new(),
+                credential: Credential::AuthToken(Secret::new("token".into())),
+                api_base_url: api.into(),
+                lookups_base_url: "https://lookups.twilio.com".into(),
+            }],
+            limits: Limits {
+                max_requests: 2,
+                ..Limits::default()
+            },
+            api_token_sha256: None,
+        })
+    }
+
+    fn request(url: &str, account: Option<&str>) -> Request<WasiBody> {
+        let mut builder = Request::get(url);
+        if let Some(account) = account {
+            builder = builder.header(ACCOUNT_HEADER, account);
+        }
+        builder
+            .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+            .unwrap()
+    }
+
+    fn verdict(egress: &mut Egress, url: &str, account: Option<&str>) -> Result<(), String> {
+        egress
+            .authorize(request(url, account), None)
+            .map(|_| ())
+            .map_err(|denial| match denial {
+                Denial::Policy(reason) => reason,
+                Denial::Budget(max) => format!("budget {max}"),
+            })
+    }
+
+    #[test]
+    fn only_the_accounts_own_paths_on_its_own_endpoints_pass() {
+        let api = "https://api.twilio.com";
+        let cases = [
+            (
+                format!("{api}/2010-04-01/Accounts/{SID}/Messages.json"),
+                Some("default"),
+                true,
+            ),
+            (
+                format!("{api}/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+                true,
+            ),
+            (
+                "https://lookups.twilio.com/v2/PhoneNumbers/+15551234567".to_string(),
+                Some("default"),
+                true,
+            ),
+            (
+                format!("{api}/2010-04-01/Accounts/{OTHER_SID}/Messages.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("{api}/2010-04-01/Accounts/{SID}/../{OTHER_SID}/Messages.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("{api}/2010-04-01/Accounts/{SID}%2F..%2F/x.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("{api}/v2/PhoneNumbers/+1555"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("http://api.twilio.com/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("https://api.twilio.com:8443/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("https://evil.example/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+                false,
+            ),
+            (
+                format!("{api}/2010-04-01/Accounts/{SID}.json"),
+                Some("work"),
+                false,
+            ),
+            (format!("{api}/2010-04-01/Accounts/{SID}.json"), None, false),
+        ];
+        for (url, account, allowed) in cases {
+            let mut egress = Egress::new(tenant(api));
+            let result = verdict(&mut egress, &url, account);
+            assert_eq!(result.is_ok(), allowed, "{url} as {account:?}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn the_request_budget_counts_every_attempt() {
+        let api = "https://api.twilio.com";
+        let url = format!("{api}/2010-04-01/Accounts/{SID}.json");
+        let mut egress = Egress::new(tenant(api));
+        assert!(verdict(&mut egress, &url, Some("default")).is_ok());
+        assert!(verdict(&mut egress, "https://evil.example/", Some("default")).is_err());
+        assert_eq!(
+            verdict(&mut egress, &url, Some("default")),
+            Err("budget 2".into())
+        );
+        assert_eq!(egress.requests_made(), 2);
+    }
+
+    #[test]
+    fn the_secret_goes_in_on_the_host_side_and_the_guest_cannot_set_it() {
+        let api = "https://api.twilio.com";
+        let mut egress = Egress::new(tenant(api));
+        let mut guest = request(
+            &format!("{api}/2010-04-01/Accounts/{SID}.json"),
+            Some("default"),
+        );
+        guest
+            .headers_mut()
+            .insert(AUTHORIZATION, "Basic Z3Vlc3Q6Z3Vlc3Q=".parse().unwrap());
+        let Ok(authorized) = egress.authorize(guest, None) else {
+            panic!("allowed")
+        };
+        let headers = authorized.request.headers();
+        assert!(headers.get(ACCOUNT_HEADER).is_none());
+        assert_eq!(headers.get_all(AUTHORIZATION).iter().count(), 1);
+        assert_eq!(
+            headers[AUTHORIZATION],
+            Credential::AuthToken(Secret::new("token".into())).authorization(SID)
+        );
+        assert!(is_forbidden(&AUTHORIZATION));
+        assert!(!is_forbidden(&HeaderName::from_static(ACCOUNT_HEADER)));
+    }
+
+    #[test]
+    fn guest_timeouts_are_clamped_to_the_tenants() {
+        let api = "https://api.twilio.com";
+        let mut egress = Egress::new(tenant(api));
+        let long = Some(Duration::from_secs(600));
+        let options = RequestOptions {
+            connect_timeout: long,
+            first_byte_timeout: None,
+            between_bytes_timeout: Some(Duration::from_millis(5)),
+        };
+        let Ok(authorized) = egress.authorize(
+            request(
+                &format!("{api}/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+            ),
+            Some(options),
+        ) else {
+            panic!("allowed")
+        };
+        let limit = Limits::default().http_timeout;
+        assert_eq!(authorized.options.connect_timeout, Some(limit));
+        assert_eq!(authorized.options.first_byte_timeout, Some(limit));
+        assert_eq!(
+            authorized.options.between_bytes_timeout,
+            Some(Duration::from_millis(5))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_denied_destination_is_never_connected_to() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut egress = Egress::new(tenant("https://api.twilio.com"));
+        let guest = request(
+            &format!("http://127.0.0.1:{port}/2010-04-01/Accounts/{SID}.json"),
+            Some("default"),
+        );
+        let response =
+            Box::into_pin(egress.send_request(guest, None, Box::new(async { Ok(()) }))).await;
+        assert!(matches!(response, Err(HttpError::HttpRequestDenied)));
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+    }
+}

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::Semaphore;
+
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
@@ -56,6 +58,8 @@ pub struct Host {
     engine: Engine,
     pre: PluginPre<RunState>,
     tenants: BTreeMap<String, Arc<TenantConfig>>,
+    /// One permit per instance slot of the pool: runs beyond it wait instead of failing.
+    slots: Semaphore,
     _ticker: EpochTicker,
 }
 
@@ -89,6 +93,11 @@ impl Host {
             |state| state,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::bindings::twilio::lua::output::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
@@ -100,6 +109,7 @@ impl Host {
             .collect();
         let ticker = EpochTicker::start(&engine);
         Ok(Host {
+            slots: Semaphore::new(options.max_concurrent_runs as usize),
             engine,
             pre,
             tenants,
@@ -126,6 +136,11 @@ impl Host {
     /// script (errors, limits, traps) are in the report; only an unknown tenant is an `Err`.
     pub async fn run(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
         let tenant = Arc::clone(self.tenant(tenant)?);
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let started = Instant::now();
         let limits = tenant.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
@@ -158,26 +173,18 @@ impl Host {
         };
         let outcome = tokio::time::timeout(limits.wall, call).await;
         let requests = store.data().egress.requests_made();
-        let (printed, outcome) = match outcome {
-            Err(_elapsed) => (
-                String::new(),
-                Err(ScriptError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the run took longer than its wall-clock limit of {} ms",
-                        limits.wall.as_millis()
-                    ),
-                )),
-            ),
-            Ok(Err(error)) => (
-                String::new(),
-                Err(classify_trap(&error, store.data(), &limits)),
-            ),
-            Ok(Ok(result)) => (
-                result.printed,
-                result.outcome.map(parse_json).map_err(script_error),
-            ),
+        let outcome = match outcome {
+            Err(_elapsed) => Err(ScriptError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the run took longer than its wall-clock limit of {} ms",
+                    limits.wall.as_millis()
+                ),
+            )),
+            Ok(Err(error)) => Err(classify_trap(&error, store.data(), &limits)),
+            Ok(Ok(result)) => result.map(parse_json).map_err(script_error),
         };
+        let printed = std::mem::take(&mut store.data_mut().printed);
         Ok(RunReport {
             printed,
             outcome,

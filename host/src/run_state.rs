@@ -9,6 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::twilio::lua::accounts::{self, Account};
+use crate::bindings::twilio::lua::output;
 use crate::config::TenantConfig;
 use crate::egress::Egress;
 
@@ -23,6 +24,8 @@ pub struct RunState {
     pub memory: MemoryCap,
     /// Epoch ticks of execution left before the run is stopped.
     pub cpu_ticks_left: u64,
+    /// What the script printed so far (kept host-side, so it survives any ending of the run).
+    pub printed: String,
     accounts: Vec<Account>,
 }
 
@@ -47,6 +50,7 @@ impl RunState {
             egress: Egress::new(tenant),
             memory,
             cpu_ticks_left: cpu_ticks,
+            printed: String::new(),
             accounts,
         }
     }
@@ -74,6 +78,20 @@ impl WasiHttpView for RunState {
 impl accounts::Host for RunState {
     fn list_accounts(&mut self) -> Vec<Account> {
         self.accounts.clone()
+    }
+}
+
+/// The most printed output a run keeps; the plugin caps it too, this guards the host.
+const MAX_PRINTED_BYTES: usize = (1 << 20) + 4096;
+
+impl output::Host for RunState {
+    fn write(&mut self, text: String) {
+        let room = MAX_PRINTED_BYTES.saturating_sub(self.printed.len());
+        let mut cut = text.len().min(room);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.printed.push_str(&text[..cut]);
     }
 }
 

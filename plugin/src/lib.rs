@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod json;
+pub mod output;
 pub mod reference;
 pub mod runner;
 pub mod sandbox;

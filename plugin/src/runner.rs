@@ -7,6 +7,7 @@ use std::rc::Rc;
 use mlua::{Function, Lua, MultiValue, Value};
 
 use crate::json;
+use crate::output::{Buffer, Output};
 use crate::sandbox::{Limits, Sandbox};
 
 /// Cap on the JSON of a return value or an error table, in bytes.
@@ -60,30 +61,41 @@ struct RaisedError {
     traceback: Option<String>,
 }
 
-/// Runs `script` in a fresh sandbox. `install` adds the product's globals (`app`) before the
-/// script starts.
+/// Runs `script` in a fresh sandbox and collects what it printed. `install` adds the product's
+/// globals (`app`) before the script starts.
 pub fn run(
     script: &str,
     limits: Limits,
     install: impl FnOnce(&Lua) -> mlua::Result<()>,
 ) -> RunOutput {
-    let sandbox = match Sandbox::new(limits).and_then(|sandbox| {
-        install(&sandbox.lua)?;
-        Ok(sandbox)
-    }) {
-        Ok(sandbox) => sandbox,
-        Err(error) => {
-            return RunOutput {
-                printed: String::new(),
-                outcome: Err(failure(FailureKind::Internal, error.to_string())),
-            };
-        }
-    };
-    let outcome = execute(&sandbox, script, limits);
+    let buffer = Rc::new(Buffer::default());
+    let outcome = run_to(
+        script,
+        limits,
+        Rc::clone(&buffer) as Rc<dyn Output>,
+        install,
+    );
     RunOutput {
-        printed: sandbox.take_printed(),
+        printed: buffer.take(),
         outcome,
     }
+}
+
+/// Runs `script` in a fresh sandbox whose `print` writes to `output`; returns the return value
+/// as JSON or the failure.
+pub fn run_to(
+    script: &str,
+    limits: Limits,
+    output: Rc<dyn Output>,
+    install: impl FnOnce(&Lua) -> mlua::Result<()>,
+) -> Result<String, Failure> {
+    let sandbox = Sandbox::new(limits, output)
+        .and_then(|sandbox| {
+            install(&sandbox.lua)?;
+            Ok(sandbox)
+        })
+        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
+    execute(&sandbox, script, limits)
 }
 
 fn execute(sandbox: &Sandbox, script: &str, limits: Limits) -> Result<String, Failure> {

@@ -1,11 +1,13 @@
 //! A fresh, restricted Lua 5.4 state for one run: the standard library an agent script needs and
 //! nothing that reaches outside, `print` captured, and the memory and instruction limits armed.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
 
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
+
+use crate::output::Output;
 
 /// Lua VM instructions between two checks of the instruction budget.
 const BUDGET_STEP: u32 = 1000;
@@ -66,17 +68,17 @@ package = blocked_library("package", "scripts cannot load modules")
 debug = blocked_library("debug", "the debug library could reach around the sandbox")
 "#;
 
-/// A Lua state ready to run one script, with what it printed and how much budget it used.
+/// A Lua state ready to run one script, and whether it used up its instruction budget.
 pub struct Sandbox {
     /// The Lua state; dropped with the sandbox.
     pub lua: Lua,
-    printed: Rc<RefCell<String>>,
     budget_exhausted: Rc<Cell<bool>>,
 }
 
 impl Sandbox {
-    /// Creates a restricted Lua state with `limits` armed and `math.random` freshly seeded.
-    pub fn new(limits: Limits) -> mlua::Result<Sandbox> {
+    /// Creates a restricted Lua state with `limits` armed, `math.random` freshly seeded and
+    /// `print` writing to `output`.
+    pub fn new(limits: Limits, output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
         let libs = StdLib::STRING
             | StdLib::TABLE
             | StdLib::MATH
@@ -84,25 +86,18 @@ impl Sandbox {
             | StdLib::COROUTINE
             | StdLib::OS;
         let lua = Lua::new_with(libs, LuaOptions::new())?;
-        let printed = Rc::new(RefCell::new(String::new()));
         let budget_exhausted = Rc::new(Cell::new(false));
         let sandbox = Sandbox {
             lua,
-            printed,
             budget_exhausted,
         };
         sandbox.harden()?;
-        sandbox.capture_print()?;
+        sandbox.capture_print(output)?;
         sandbox.seed_random()?;
         // Armed last, so that setting up the sandbox is not charged to the script.
         sandbox.lua.set_memory_limit(limits.memory_bytes)?;
         sandbox.arm_instruction_budget(limits.instructions)?;
         Ok(sandbox)
-    }
-
-    /// Everything the script printed so far.
-    pub fn take_printed(&self) -> String {
-        std::mem::take(&mut self.printed.borrow_mut())
     }
 
     /// Whether the script ran out of instruction budget at some point.
@@ -121,8 +116,8 @@ impl Sandbox {
             .call::<()>(monotonic_seconds)
     }
 
-    fn capture_print(&self) -> mlua::Result<()> {
-        let printed = Rc::clone(&self.printed);
+    fn capture_print(&self, output: Rc<dyn Output>) -> mlua::Result<()> {
+        let written = Cell::new(0usize);
         let tostring: mlua::Function = self.lua.globals().get("tostring")?;
         let print = self.lua.create_function(move |_, args: mlua::MultiValue| {
             let mut line = String::new();
@@ -134,7 +129,7 @@ impl Sandbox {
                 line.push_str(&text.to_string_lossy());
             }
             line.push('\n');
-            append_capped(&mut printed.borrow_mut(), &line);
+            write_capped(output.as_ref(), &written, &line);
             Ok(())
         })?;
         self.lua.globals().set("print", print)
@@ -177,20 +172,24 @@ fn budget_error() -> mlua::Error {
     mlua::Error::runtime("instruction limit reached: the script ran too long")
 }
 
-fn append_capped(buffer: &mut String, text: &str) {
+/// Writes `text` unless the run already printed [`MAX_PRINTED_BYTES`]; the write that crosses
+/// the cap is cut there and followed by a note.
+fn write_capped(output: &dyn Output, written: &Cell<usize>, text: &str) {
     const NOTE: &str = "\n[output truncated: print output is capped at 1 MiB]\n";
-    if buffer.len() >= MAX_PRINTED_BYTES {
+    let room = MAX_PRINTED_BYTES.saturating_sub(written.get());
+    if room == 0 {
         return;
     }
-    let room = MAX_PRINTED_BYTES - buffer.len();
     if text.len() <= room {
-        buffer.push_str(text);
+        written.set(written.get() + text.len());
+        output.write(text);
         return;
     }
     let mut cut = room;
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    buffer.push_str(&text[..cut]);
-    buffer.push_str(NOTE);
+    written.set(MAX_PRINTED_BYTES);
+    output.write(&text[..cut]);
+    output.write(NOTE);
 }

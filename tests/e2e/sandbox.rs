@@ -291,3 +291,38 @@ async fn the_component_imports_only_wasi_and_its_own_interface() {
         .collect();
     assert_eq!(exports, ["twilio:lua/runner@0.1.0"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn printed_output_survives_a_run_the_host_stops() {
+    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(
+        twilio_e2e::twilio_host::Limits {
+            lua_instructions: u64::MAX / 2,
+            ..quick_limits()
+        },
+    )])
+    .await;
+    let report = host
+        .run(r#"print("step 1") print("step 2") while true do end"#)
+        .await;
+    assert_eq!(error(&report).kind, ErrorKind::CpuLimit);
+    assert_eq!(report.printed, "step 1\nstep 2\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn printed_output_is_capped_at_one_mebibyte() {
+    let host = TestHost::start().await;
+    let report = host
+        .run(r#"for i = 1, 3000 do print(string.rep("x", 1000)) end return "done""#)
+        .await;
+    assert_eq!(value(&report), &json!("done"));
+    assert!(
+        report.printed.len() <= (1 << 20) + 100,
+        "{}",
+        report.printed.len()
+    );
+    assert!(
+        report
+            .printed
+            .ends_with("[output truncated: print output is capped at 1 MiB]\n")
+    );
+}

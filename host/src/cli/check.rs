@@ -1,8 +1,6 @@
 //! `twilio-host check`: validate a configuration and describe it without revealing a secret.
 
-use twilio_host::{HostConfig, ProcessEnv};
-
-use super::setup::report_config_errors;
+use super::setup::{self, Loaded, report_config_errors};
 use super::{ConfigArgs, EXIT_USAGE};
 
 /// Arguments of `check`.
@@ -14,22 +12,13 @@ pub struct CheckArgs {
 
 /// Validates and lists tenants and accounts; exit 2 when anything is wrong.
 pub fn check(args: CheckArgs) -> u8 {
-    let (source, loaded) = match &args.config.config {
-        Some(path) => (
-            path.display().to_string(),
-            HostConfig::load(path, &ProcessEnv),
-        ),
-        None => match HostConfig::from_twilio_env(&ProcessEnv) {
-            Some(result) => ("the TWILIO_* environment variables".to_string(), result),
-            None => {
-                println!(
-                    "No --config and no TWILIO_ACCOUNT_SID: `twilio-host run` would use the built-in simulator."
-                );
-                return 0;
-            }
-        },
+    let Some(Loaded { source, result }) = setup::load(&args.config) else {
+        println!(
+            "No --config and no TWILIO_ACCOUNT_SID: `twilio-host run` would use the built-in simulator."
+        );
+        return 0;
     };
-    match loaded {
+    match result {
         Ok(config) => {
             println!("{source}: OK");
             for tenant in config.tenants.values() {

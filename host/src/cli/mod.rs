@@ -2,9 +2,13 @@
 
 mod check;
 mod docs;
+mod hash_token;
 pub mod logging;
+mod report_json;
 mod run;
+mod serve;
 mod setup;
+mod shutdown;
 mod sim;
 
 use std::path::PathBuf;
@@ -22,7 +26,17 @@ pub const EXIT_USAGE: u8 = 2;
 /// no TWILIO_* variables, scripts run against a built-in Twilio simulator, so you can try
 /// everything without an account.
 #[derive(Debug, Parser)]
-#[command(name = "twilio-host", version, about, long_about)]
+#[command(
+    name = "twilio-host",
+    version,
+    about,
+    long_about,
+    after_help = "Start here:\n  \
+                  twilio-host run examples/quickstart.lua   run a script (simulator without credentials)\n  \
+                  twilio-host docs                          the Lua API reference\n  \
+                  twilio-host check --config host.toml      validate a configuration\n\n\
+                  Exit status: 0 success, 1 the script failed, 2 usage or configuration error."
+)]
 pub struct Cli {
     /// More logging on stderr: -v shows one audit line per Twilio request, -vv debug output.
     /// RUST_LOG overrides.
@@ -51,12 +65,61 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Run(run::RunArgs),
     /// Print the agent reference for `app.integrations.twilio`, or one function's section.
+    ///
+    /// Examples:
+    ///   twilio-host docs                    the whole reference (docs/lua-api.md)
+    ///   twilio-host docs twilio_send_sms    one function's section
+    ///
+    /// Exit status: 0, or 2 for an unknown function name.
+    #[command(verbatim_doc_comment)]
     Docs(docs::DocsArgs),
     /// Run the Twilio simulator in the foreground and print its URLs and test credentials.
+    ///
+    /// The simulator knows two accounts (`default` and `work`) with fixed test credentials, so
+    /// examples/multi-account.toml works against it. Stops on Ctrl-C or SIGTERM.
+    ///
+    /// Example:
+    ///   twilio-host sim            (prints the two `export` lines to paste)
+    ///   twilio-host run --config examples/multi-account.toml examples/multi_account.lua
+    #[command(verbatim_doc_comment)]
     Sim(sim::SimArgs),
     /// Validate a configuration: list tenants and accounts, and say which secrets could not be
     /// resolved (never printing a secret).
+    ///
+    /// Exit status: 0 when the configuration is valid, 2 when anything is wrong (each problem
+    /// is printed with the file, the key and the fix).
     Check(check::CheckArgs),
+    /// Serve script runs over HTTP for other processes (a sidecar).
+    ///
+    /// POST /v1/tenants/{tenant}/runs with `Authorization: Bearer <token>` and the JSON body
+    /// {"script": "..."}; the answer is {"printed", "value", "error", "requests", "elapsed_ms"}.
+    /// Each tenant's token is checked against `tenants.NAME.api_token_sha256` in the config
+    /// (make the hash with `twilio-host hash-token`). GET /healthz answers `ok`.
+    ///
+    /// Without --config and TWILIO_* variables it serves the built-in simulator as tenant
+    /// `default` and prints a random token for it once on stderr.
+    ///
+    /// The first line on stdout is `listening on http://ADDR` (with the real port when you
+    /// pass port 0). Ctrl-C or SIGTERM stops accepting requests and lets running scripts finish.
+    ///
+    /// Example:
+    ///   twilio-host serve --config host.toml --listen 127.0.0.1:8080
+    ///   curl -s -H "Authorization: Bearer $TOKEN" -d '{"script": "return 1 + 1"}' \
+    ///        http://127.0.0.1:8080/v1/tenants/acme/runs
+    ///
+    /// Exit status: 0 after a clean shutdown, 2 for usage or configuration errors.
+    #[command(verbatim_doc_comment)]
+    Serve(serve::ServeArgs),
+    /// Print the SHA-256 of a bearer token read from stdin, for `api_token_sha256`.
+    ///
+    /// The hex digest goes in `tenants.NAME.api_token_sha256`. Reading stdin keeps the token out
+    /// of argv and shell history.
+    ///
+    /// Example:
+    ///   openssl rand -hex 32 > token.txt
+    ///   twilio-host hash-token < token.txt
+    #[command(verbatim_doc_comment)]
+    HashToken,
 }
 
 /// Where the accounts come from, shared by the subcommands that run scripts.
@@ -75,5 +138,7 @@ pub async fn dispatch(command: Command) -> u8 {
         Command::Docs(args) => docs::docs(args).await,
         Command::Sim(args) => sim::sim(args).await,
         Command::Check(args) => check::check(args),
+        Command::Serve(args) => serve::serve(args).await,
+        Command::HashToken => hash_token::hash_token(),
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use twilio_host::{Host, HostOptions, RunReport, ScriptError};
 
+use super::report_json::kind_name;
 use super::setup::{self, Setup};
 use super::{ConfigArgs, EXIT_SCRIPT_FAILED, EXIT_USAGE};
 
@@ -86,6 +87,9 @@ fn print_report(report: &RunReport, json: bool) -> u8 {
     print!("{}", report.printed);
     match &report.outcome {
         Ok(value) => {
+            if json && !report.printed.is_empty() && !report.printed.ends_with('\n') {
+                println!();
+            }
             if json {
                 println!("{value}");
             } else if !value.is_null() {
@@ -103,18 +107,22 @@ fn print_report(report: &RunReport, json: bool) -> u8 {
     }
 }
 
-/// The failure as a person reads it: kind and message, the Twilio code when there is one, and
-/// the traceback.
+/// The failure as a person reads it: kind and message, the error table's kind, Twilio code
+/// and HTTP status when there are some, and the traceback.
 fn describe_failure(error: &ScriptError) -> String {
-    let kind = serde_json::to_value(error.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let mut text = format!("error ({kind}): {}\n", error.message);
+    let mut text = format!("error ({}): {}\n", kind_name(error.kind), error.message);
     if let Some(value) = &error.value {
-        if let Some(code) = value.get("code").filter(|c| !c.is_null()) {
+        let field = |name: &str| value.get(name).filter(|v| !v.is_null());
+        if let Some(kind) = field("kind").and_then(|k| k.as_str()) {
+            text.push_str(&format!("error kind: {kind}"));
+            if let Some(name) = field("field").and_then(|f| f.as_str()) {
+                text.push_str(&format!(" (field {name})"));
+            }
+            text.push('\n');
+        }
+        if let Some(code) = field("code") {
             text.push_str(&format!("twilio code: {code}"));
-            if let Some(status) = value.get("status") {
+            if let Some(status) = field("status") {
                 text.push_str(&format!(", HTTP status: {status}"));
             }
             text.push('\n');

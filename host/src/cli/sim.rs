@@ -2,25 +2,41 @@
 
 use std::net::SocketAddr;
 
-use twilio_sim::{SimConfig, Simulator};
+use twilio_sim::{SimAccount, SimConfig, Simulator};
 
-use super::EXIT_USAGE;
+use super::{EXIT_USAGE, shutdown};
+
+/// The environment variable examples/multi-account.toml reads the `default` account's auth
+/// token from.
+const DEFAULT_TOKEN_VAR: &str = "TWILIO_SIM_DEFAULT_AUTH_TOKEN";
+/// The environment variable examples/multi-account.toml reads the `work` account's API key
+/// secret from.
+const WORK_SECRET_VAR: &str = "TWILIO_SIM_WORK_API_SECRET";
 
 /// Arguments of `sim`.
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
-    /// Address of the core API listener; the Lookup listener takes the next port.
+    /// Address of the core API listener; the Lookup listener takes the next port (with port 0,
+    /// both take any free port).
     #[arg(long, default_value = "127.0.0.1:4010")]
     pub listen: SocketAddr,
 }
 
-/// Runs until Ctrl-C.
+/// The accounts the foreground simulator knows: the standard test account and `work`.
+fn accounts() -> Vec<SimAccount> {
+    vec![SimAccount::test_default(), SimAccount::new("work")]
+}
+
+/// Runs until Ctrl-C or SIGTERM.
 pub async fn sim(args: SimArgs) -> u8 {
-    let lookups_addr = SocketAddr::new(args.listen.ip(), args.listen.port().wrapping_add(1));
+    let lookups_port = match args.listen.port() {
+        0 => 0,
+        port => port.wrapping_add(1),
+    };
     let config = SimConfig {
+        accounts: accounts(),
         api_addr: args.listen,
-        lookups_addr,
-        ..SimConfig::default()
+        lookups_addr: SocketAddr::new(args.listen.ip(), lookups_port),
     };
     let simulator = match Simulator::start(config).await {
         Ok(simulator) => simulator,
@@ -29,22 +45,36 @@ pub async fn sim(args: SimArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    print_banner(&simulator);
+    shutdown::requested().await;
+    simulator.shutdown().await;
+    0
+}
+
+fn print_banner(simulator: &Simulator) {
     println!("Twilio simulator running (Ctrl-C stops it)");
     println!("  core API:   {}", simulator.api_url());
     println!("  Lookup API: {}", simulator.lookups_url());
-    for account in simulator.accounts() {
-        println!("  test account SID: {}", account.account_sid);
-        println!(
-            "  test auth token:  {} (a simulator credential, not a real secret)",
-            account.auth_token
-        );
+    for (name, account) in ["default", "work"].iter().zip(simulator.accounts()) {
+        println!("  account {name}:");
+        println!("    account SID: {}", account.account_sid);
+        println!("    auth token:  {}", account.auth_token);
+        for key in &account.api_keys {
+            println!("    API key:     {} / secret {}", key.sid, key.secret);
+        }
     }
+    println!("These are simulator test credentials, not real secrets.");
     println!(
         "Point a host config at it with [endpoints] api = \"{}\", lookups = \"{}\".",
         simulator.api_url(),
         simulator.lookups_url()
     );
-    let _ = tokio::signal::ctrl_c().await;
-    simulator.shutdown().await;
-    0
+    let [default, work] = simulator.accounts() else {
+        return;
+    };
+    println!("For examples/multi-account.toml:");
+    println!("  export {DEFAULT_TOKEN_VAR}={}", default.auth_token);
+    if let Some(key) = work.api_keys.first() {
+        println!("  export {WORK_SECRET_VAR}={}", key.secret);
+    }
 }

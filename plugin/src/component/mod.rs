@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::account::Account;
+use crate::output::Output;
 use crate::reference;
 use crate::runner::{self, FailureKind};
 use crate::sandbox::Limits;
@@ -18,12 +19,12 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::twilio::lua::runner::{ErrorKind, Guest, RunError, RunOptions, RunResult};
+use exports::twilio::lua::runner::{ErrorKind, Guest, RunError, RunOptions};
 
 struct Plugin;
 
 impl Guest for Plugin {
-    fn run(script: String, options: RunOptions) -> RunResult {
+    fn run(script: String, options: RunOptions) -> Result<String, RunError> {
         let limits = Limits {
             memory_bytes: usize::try_from(options.memory_bytes).unwrap_or(usize::MAX),
             instructions: options.instructions,
@@ -42,24 +43,21 @@ impl Guest for Plugin {
                 lookups_base_url: a.lookups_base_url,
             })
             .collect();
-        let output = runner::run(&script, limits, |lua| {
+        runner::run_to(&script, limits, Rc::new(HostOutput), |lua| {
             crate::twilio::install(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
-        });
-        RunResult {
-            printed: output.printed,
-            outcome: output.outcome.map_err(|failure| RunError {
-                kind: match failure.kind {
-                    FailureKind::Syntax => ErrorKind::Syntax,
-                    FailureKind::Runtime => ErrorKind::Runtime,
-                    FailureKind::InstructionLimit => ErrorKind::InstructionLimit,
-                    FailureKind::MemoryLimit => ErrorKind::MemoryLimit,
-                    FailureKind::Internal => ErrorKind::Internal,
-                },
-                message: failure.message,
-                traceback: failure.traceback,
-                value_json: failure.value_json,
-            }),
-        }
+        })
+        .map_err(|failure| RunError {
+            kind: match failure.kind {
+                FailureKind::Syntax => ErrorKind::Syntax,
+                FailureKind::Runtime => ErrorKind::Runtime,
+                FailureKind::InstructionLimit => ErrorKind::InstructionLimit,
+                FailureKind::MemoryLimit => ErrorKind::MemoryLimit,
+                FailureKind::Internal => ErrorKind::Internal,
+            },
+            message: failure.message,
+            traceback: failure.traceback,
+            value_json: failure.value_json,
+        })
     }
 
     fn reference(function: Option<String>) -> Option<String> {
@@ -67,6 +65,15 @@ impl Guest for Plugin {
             None => Some(reference::REFERENCE.to_string()),
             Some(name) => reference::section(&name).map(str::to_string),
         }
+    }
+}
+
+/// `print` output straight to the host.
+struct HostOutput;
+
+impl Output for HostOutput {
+    fn write(&self, text: &str) {
+        twilio::lua::output::write(text);
     }
 }
 
