@@ -153,7 +153,7 @@ impl HostConfig {
         let file: ConfigFile = toml::from_str(text).map_err(|e| {
             vec![ConfigError {
                 source_name: source_name.into(),
-                key: toml_error_key(&e),
+                key: toml_error_location(text, &e),
                 message: e.message().to_string(),
             }]
         })?;
@@ -218,10 +218,10 @@ impl Resolver<'_> {
             ("endpoints.api", &file.endpoints.api),
             ("endpoints.lookups", &file.endpoints.lookups),
         ] {
-            if let Some(url) = url {
-                if !is_base_url(url) {
-                    self.error(key, format!("{url:?} is not a base URL like \"https://api.twilio.com\" or \"http://127.0.0.1:4010\" (scheme and host, no path)"));
-                }
+            if let Some(url) = url
+                && !is_base_url(url)
+            {
+                self.error(key, format!("{url:?} is not a base URL like \"https://api.twilio.com\" or \"http://127.0.0.1:4010\" (scheme and host, no path)"));
             }
         }
         let mut tenants = BTreeMap::new();
@@ -251,10 +251,10 @@ impl Resolver<'_> {
                 }
             }
             accounts.sort_by_key(|a| a.name != "default");
-            if let Some(hash) = &tenant.api_token_sha256 {
-                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    self.error(&format!("{prefix}.api_token_sha256"), "must be 64 hex digits: the SHA-256 of the tenant's bearer token (`twilio-host hash-token`)".into());
-                }
+            if let Some(hash) = &tenant.api_token_sha256
+                && (hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                self.error(&format!("{prefix}.api_token_sha256"), "must be 64 hex digits: the SHA-256 of the tenant's bearer token (`twilio-host hash-token`)".into());
             }
             tenants.insert(
                 tenant_name.clone(),
@@ -443,12 +443,15 @@ fn toml_string(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
 }
 
-/// The dotted key a TOML error is about, when the parser says.
-fn toml_error_key(error: &toml::de::Error) -> String {
-    match error.span() {
-        Some(span) => format!("(at byte {})", span.start),
-        None => "(file)".into(),
-    }
+/// Where in the file a TOML error is: `line L, column C` (the message names the key).
+fn toml_error_location(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return "(file)".into();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |newline| newline + 1) + 1;
+    format!("line {line}, column {column}")
 }
 
 #[cfg(test)]
