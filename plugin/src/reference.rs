@@ -45,6 +45,17 @@ mod tests {
         assert!(!text.contains("Multi-Account"));
     }
 
+    /// `docs/lua-api.md` must stay a verbatim copy of the product's API document, which sits
+    /// in `shared/` beside the repository on development and CI machines.
+    #[test]
+    fn the_embedded_reference_is_the_products_document() {
+        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/lua-api.md");
+        match std::fs::read_to_string(shared) {
+            Ok(original) => assert_eq!(REFERENCE, original, "docs/lua-api.md differs from {shared}"),
+            Err(error) => eprintln!("skipped: {shared} not readable here ({error})"),
+        }
+    }
+
     #[test]
     fn fifteen_functions_are_documented() {
         assert_eq!(documented_functions().len(), 15);
