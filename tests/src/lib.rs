@@ -155,3 +155,204 @@ pub fn error(report: &RunReport) -> &twilio_host::ScriptError {
         Err(error) => error,
     }
 }
+
+/// The agent reference the plugin embeds (`docs/lua-api.md`), read from disk at test time.
+pub fn reference_text() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/lua-api.md");
+    std::fs::read_to_string(path).expect("docs/lua-api.md is readable")
+}
+
+/// The example of every `## twilio_*` section of the reference, in its order, as
+/// `(function name, the code of its first lua block)`, verbatim.
+pub fn reference_examples() -> Vec<(String, String)> {
+    let text = reference_text();
+    let mut examples = Vec::new();
+    for section in text.split("\n## ").skip(1) {
+        let (heading, body) = section.split_once('\n').unwrap_or((section, ""));
+        if !heading.starts_with("twilio_") {
+            continue;
+        }
+        let code = body
+            .split_once("```lua\n")
+            .and_then(|(_, rest)| rest.split_once("\n```"))
+            .map(|(code, _)| code.to_string())
+            .unwrap_or_else(|| panic!("section {heading} has no lua example"));
+        examples.push((heading.trim().to_string(), code));
+    }
+    examples
+}
+
+impl TestHost {
+    /// One tenant, `default`, whose one account, `default`, is `account` on a fresh simulator,
+    /// authenticating with `credential` (say, an API key or a wrong token) instead of its token.
+    pub async fn with_credential(
+        account: SimAccount,
+        credential: twilio_host::credential::Credential,
+    ) -> TestHost {
+        let sim = Simulator::start(SimConfig {
+            accounts: vec![account.clone()],
+            ..SimConfig::default()
+        })
+        .await
+        .expect("simulator starts");
+        let mut tenant = tenant_for(&sim, "default", &[account], &["default"], Limits::default());
+        tenant.accounts[0].credential = credential;
+        let host = start_host(HostConfig {
+            tenants: BTreeMap::from([(tenant.name.clone(), tenant)]),
+        });
+        TestHost { sim, host }
+    }
+
+    /// Forgets earlier requests, runs `script` as tenant `default`, and returns the report with
+    /// the requests the simulator received meanwhile.
+    pub async fn run_recorded(
+        &self,
+        script: &str,
+    ) -> (RunReport, Vec<twilio_sim::RecordedRequest>) {
+        self.sim.clear_requests();
+        let report = self.run(script).await;
+        (report, self.sim.requests())
+    }
+
+    /// The SIDs seeded for the simulator's default test account.
+    pub fn seeded(&self) -> twilio_sim::SeededIds {
+        self.sim
+            .state()
+            .seeded(&self.account_sid())
+            .expect("the default account is seeded")
+    }
+}
+
+/// The value of header `name` (lower case) of a recorded request.
+pub fn header<'a>(request: &'a twilio_sim::RecordedRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// True for `prefix` followed by 32 hex digits.
+pub fn is_sid(text: &str, prefix: &str) -> bool {
+    text.strip_prefix(prefix)
+        .is_some_and(|tail| tail.len() == 32 && tail.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// `GET target` (a path with its query) on `base_url` with Basic auth `user:password`, straight
+/// to the simulator (not through the host); the JSON body of the answer.
+pub async fn sim_get(
+    base_url: &str,
+    target: &str,
+    user: &str,
+    password: &str,
+) -> serde_json::Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base_url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("simulator reachable");
+    let credentials = base64(format!("{user}:{password}").as_bytes());
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {credentials}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .await
+        .expect("response read");
+    let response = String::from_utf8(response).expect("UTF-8 response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    serde_json::from_str(body).expect("a JSON body")
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// This process's resident set size in KiB (`VmRSS` of `/proc/self/status`; 0 where there is
+/// no such file).
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples [`rss_kib`] every millisecond on a thread, to catch a peak a before-and-after
+/// comparison would miss.
+pub struct PeakRss {
+    baseline: u64,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sampler: std::thread::JoinHandle<u64>,
+}
+
+impl PeakRss {
+    /// Starts sampling from the current RSS.
+    pub fn start() -> PeakRss {
+        let baseline = rss_kib();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib());
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            peak
+        });
+        PeakRss {
+            baseline,
+            stop,
+            sampler,
+        }
+    }
+
+    /// Stops sampling and returns how far the peak rose above the baseline, in KiB.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let peak = self.sampler.join().unwrap_or(0);
+        peak.saturating_sub(self.baseline)
+    }
+}
+
+/// The message of the error `report` ended with, after checking that it is a `validation`
+/// error table about `function` (or a namespace's path) and `field`.
+pub fn validation_error<'a>(report: &'a RunReport, function: &str, field: &str) -> &'a str {
+    let failure = error(report);
+    assert_eq!(failure.kind, twilio_host::ErrorKind::Runtime, "{failure:?}");
+    let table = failure.value.as_ref().expect("an error table");
+    assert_eq!(table["kind"], "validation", "{table}");
+    assert_eq!(table["function"], function, "{table}");
+    assert_eq!(table["field"], field, "{table}");
+    let message = table["message"].as_str().expect("a message");
+    assert_eq!(failure.message, message, "the report carries the message");
+    message
+}
