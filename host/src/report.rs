@@ -1,11 +1,16 @@
 //! What a run produced, as the host reports it to its caller.
+//!
+//! As JSON (the sidecar's answer, and what platforms store), a report is
+//! `{"printed", "value", "error": null | {"kind", "message", "traceback", "value"}, "requests",
+//! "elapsed_ms"}`, every field always present (`null` when empty).
 
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 
 /// The result of one run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct RunReport {
     /// Everything the script printed.
     pub printed: String,
@@ -14,7 +19,6 @@ pub struct RunReport {
     /// Outbound requests the run made.
     pub requests: u32,
     /// Wall time of the run.
-    #[serde(serialize_with = "as_millis")]
     pub elapsed: Duration,
 }
 
@@ -26,10 +30,8 @@ pub struct ScriptError {
     /// The message.
     pub message: String,
     /// The Lua traceback, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub traceback: Option<String>,
     /// The error value when it was a table (Twilio and validation errors): `code`, `status`, ...
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
 }
 
@@ -55,6 +57,22 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// The kind's name as in JSON: `syntax`, `runtime`, `cpu_limit`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::Runtime => "runtime",
+            ErrorKind::InstructionLimit => "instruction_limit",
+            ErrorKind::MemoryLimit => "memory_limit",
+            ErrorKind::CpuLimit => "cpu_limit",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Trap => "trap",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
 impl ScriptError {
     /// An error with just a kind and a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> ScriptError {
@@ -73,6 +91,54 @@ impl std::fmt::Display for ScriptError {
     }
 }
 
-fn as_millis<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(duration.as_millis() as u64)
+impl Serialize for RunReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (value, error) = match &self.outcome {
+            Ok(value) => (Some(value), None),
+            Err(error) => (None, Some(error)),
+        };
+        let mut report = serializer.serialize_struct("RunReport", 5)?;
+        report.serialize_field("printed", &self.printed)?;
+        report.serialize_field("value", &value)?;
+        report.serialize_field("error", &error)?;
+        report.serialize_field("requests", &self.requests)?;
+        report.serialize_field(
+            "elapsed_ms",
+            &u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+        )?;
+        report.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reports_serialise_with_every_field_present() {
+        let ok = RunReport {
+            printed: "hi\n".into(),
+            outcome: Ok(json!({"a": 1})),
+            requests: 2,
+            elapsed: Duration::from_millis(7),
+        };
+        assert_eq!(
+            serde_json::to_value(&ok).unwrap(),
+            json!({"printed": "hi\n", "value": {"a": 1}, "error": null, "requests": 2, "elapsed_ms": 7})
+        );
+        let failed = RunReport {
+            outcome: Err(ScriptError::new(ErrorKind::CpuLimit, "spent")),
+            ..ok
+        };
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap()["error"],
+            json!({"kind": "cpu_limit", "message": "spent", "traceback": null, "value": null})
+        );
+        assert_eq!(
+            ErrorKind::InstructionLimit.as_str(),
+            serde_json::to_value(ErrorKind::InstructionLimit).unwrap()
+        );
+    }
 }

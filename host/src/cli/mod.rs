@@ -4,7 +4,6 @@ mod check;
 mod docs;
 mod hash_token;
 pub mod logging;
-mod report_json;
 mod run;
 mod serve;
 mod setup;

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use twilio_host::{Host, HostOptions, RunReport, ScriptError};
 
-use super::report_json::kind_name;
 use super::setup::{self, Setup};
 use super::{ConfigArgs, EXIT_SCRIPT_FAILED, EXIT_USAGE};
 
@@ -110,7 +109,7 @@ fn print_report(report: &RunReport, json: bool) -> u8 {
 /// The failure as a person reads it: kind and message, the error table's kind, Twilio code
 /// and HTTP status when there are some, and the traceback.
 fn describe_failure(error: &ScriptError) -> String {
-    let mut text = format!("error ({}): {}\n", kind_name(error.kind), error.message);
+    let mut text = format!("error ({}): {}\n", error.kind.as_str(), error.message);
     if let Some(value) = &error.value {
         let field = |name: &str| value.get(name).filter(|v| !v.is_null());
         if let Some(kind) = field("kind").and_then(|k| k.as_str()) {

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use twilio_host::Host;
 
 use super::auth;
-use crate::cli::report_json::{RunJson, kind_name};
 
 /// The largest script accepted, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
@@ -77,11 +76,11 @@ pub async fn create_run(
     match host.run(&tenant, &script).await {
         Ok(report) => {
             let outcome = match &report.outcome {
-                Ok(_) => "ok".to_string(),
-                Err(error) => kind_name(error.kind),
+                Ok(_) => "ok",
+                Err(error) => error.kind.as_str(),
             };
             tracing::info!(%tenant, %outcome, requests = report.requests, elapsed_ms = report.elapsed.as_millis() as u64, "sidecar run finished");
-            Json(RunJson::new(&report)).into_response()
+            Json(&report).into_response()
         }
         Err(error) => problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string()),
     }

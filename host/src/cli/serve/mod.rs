@@ -46,10 +46,10 @@ pub async fn serve(args: ServeArgs) -> u8 {
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    if simulator.is_some() {
-        if let Err(code) = issue_simulator_token(&mut config) {
-            return code;
-        }
+    if simulator.is_some()
+        && let Err(code) = issue_simulator_token(&mut config)
+    {
+        return code;
     }
     if let Err(message) = check_tokens(&config) {
         eprintln!("twilio-host: {message}");

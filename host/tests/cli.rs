@@ -1,0 +1,564 @@
+//! The `twilio-host` command line, end to end through the real binary: every subcommand, every
+//! exit code, input from a file, stdin and `-e`, configuration errors, environment credentials
+//! and the audit log. No test ever sees a developer's real TWILIO_* variables.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{
+    TestSim, tenant_toml, twilio_host, twilio_host_process, workspace_root, write_config,
+};
+use predicates::prelude::*;
+use twilio_sim::SimAccount;
+
+/// The simulator's default account and a config file with tenants `acme` and `beta` using it.
+fn two_tenant_setup(extra_acme: &str) -> (TestSim, common::ConfigFile) {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    let account = SimAccount::test_default();
+    let text = format!(
+        "{}{}{}",
+        sim.endpoints_toml(),
+        tenant_toml("acme", &account, "ACME_TOKEN", extra_acme),
+        tenant_toml("beta", &account, "ACME_TOKEN", "")
+    );
+    (sim, write_config(&text))
+}
+
+fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+// ---- run -------------------------------------------------------------------------------------
+
+#[test]
+fn quickstart_runs_against_the_built_in_simulator_without_any_configuration() {
+    twilio_host()
+        .args(["run", "examples/quickstart.lua"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"Message SID: SM[0-9a-f]{32}\n").unwrap())
+        .stdout(predicate::str::contains(
+            "Read back: Hello from a sandboxed Lua script!",
+        ))
+        .stderr(predicate::str::contains("using the built-in simulator"));
+}
+
+#[test]
+fn eval_prints_output_then_the_return_value() {
+    twilio_host()
+        .args(["run", "-e", "print('hello') return {answer = 42}"])
+        .assert()
+        .success()
+        .stdout("hello\n{\n  \"answer\": 42\n}\n");
+}
+
+#[test]
+fn stdin_script_with_json_prints_one_json_document_last() {
+    let output = twilio_host()
+        .args(["run", "-", "--json"])
+        .write_stdin("print('working') return {ok = true, items = {'a', 'b'}}")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = stdout_of(&output);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("working"));
+    let value: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(value, serde_json::json!({"ok": true, "items": ["a", "b"]}));
+    assert_eq!(lines.next(), None);
+}
+
+#[test]
+fn json_of_a_script_without_a_return_value_is_null() {
+    twilio_host()
+        .args(["run", "--json", "-e", "local x = 1"])
+        .assert()
+        .success()
+        .stdout("null\n");
+}
+
+#[test]
+fn a_failing_script_exits_1_with_the_message_and_traceback_on_stderr() {
+    twilio_host()
+        .args(["run", "-e", "local function f() error('boom') end\nf()"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("error (runtime):"))
+        .stderr(predicate::str::contains("boom"))
+        .stderr(predicate::str::contains("stack traceback"));
+}
+
+#[test]
+fn an_uncaught_twilio_error_shows_its_code_and_status() {
+    twilio_host()
+        .args([
+            "run",
+            "-e",
+            "app.integrations.twilio.twilio_get_call({call_sid = 'CA00000000000000000000000000000000'})",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error kind: twilio"))
+        .stderr(predicate::str::contains("twilio code: 20404, HTTP status: 404"))
+        .stderr(predicate::str::contains("stack traceback"));
+}
+
+#[test]
+fn a_validation_error_names_the_field() {
+    twilio_host()
+        .args([
+            "run",
+            "-e",
+            "app.integrations.twilio.twilio_send_sms({to = '555', from = '+15559876543', body = 'x'})",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error kind: validation (field to)"))
+        .stderr(predicate::str::contains("E.164"));
+}
+
+#[test]
+fn a_syntax_error_exits_1() {
+    twilio_host()
+        .args(["run", "-e", "return ("])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error (syntax)"));
+}
+
+#[test]
+fn a_runaway_script_hits_its_cpu_limit_and_exits_1() {
+    let (_sim, config) = two_tenant_setup("limits = { cpu_ms = 200 }");
+    twilio_host()
+        .args(["run", "--tenant", "acme", "--config"])
+        .arg(&config.path)
+        .args(["-e", "print('before') while true do end"])
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("limit"));
+}
+
+#[test]
+fn a_missing_script_file_is_a_usage_error() {
+    twilio_host()
+        .args(["run", "examples/no-such-script.lua"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read examples/no-such-script.lua",
+        ));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    twilio_host().args(["run"]).assert().code(2);
+    twilio_host()
+        .args(["run", "x.lua", "-e", "return 1"])
+        .assert()
+        .code(2);
+    twilio_host().args(["no-such-command"]).assert().code(2);
+}
+
+#[test]
+fn a_bad_config_names_the_file_and_the_key() {
+    let config = write_config("[limits]\nmemroy_mb = 64\n");
+    twilio_host()
+        .args(["run", "-e", "return 1", "--config"])
+        .arg(&config.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("config error"))
+        .stderr(predicate::str::contains("memroy_mb"));
+}
+
+#[test]
+fn an_unset_secret_variable_names_the_key_and_the_variable() {
+    let (_sim, config) = two_tenant_setup("");
+    twilio_host()
+        .args(["run", "-e", "return 1", "--config"])
+        .arg(&config.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tenants.acme.accounts.default.auth_token_env",
+        ))
+        .stderr(predicate::str::contains("ACME_TOKEN is not set"));
+}
+
+#[test]
+fn the_config_can_come_from_twilio_host_config() {
+    let (sim, config) = two_tenant_setup("");
+    twilio_host()
+        .args(["run", "--tenant", "beta", "-e"])
+        .arg("return app.integrations.twilio.twilio_get_account({}).sid")
+        .env("TWILIO_HOST_CONFIG", &config.path)
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .success()
+        .stdout(format!("\"{}\"\n", SimAccount::test_default().account_sid));
+    assert_eq!(sim.request_count(), 1);
+}
+
+#[test]
+fn an_unknown_tenant_is_a_usage_error_listing_the_known_ones() {
+    let (sim, config) = two_tenant_setup("");
+    twilio_host()
+        .args(["run", "--tenant", "nobody", "-e", "return 1", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", "x")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown tenant \"nobody\""))
+        .stderr(predicate::str::contains("acme, beta"));
+    assert_eq!(sim.request_count(), 0);
+}
+
+// ---- credentials from the environment ----------------------------------------------------------
+
+/// The standard variables plus the endpoint overrides that point them at `sim`.
+fn env_run(sim: &TestSim) -> assert_cmd::Command {
+    let mut command = twilio_host();
+    command
+        .env("TWILIO_ACCOUNT_SID", SimAccount::test_default().account_sid)
+        .env("TWILIO_API_BASE_URL", sim.sim.api_url())
+        .env("TWILIO_LOOKUPS_BASE_URL", sim.sim.lookups_url());
+    command
+}
+
+#[test]
+fn account_sid_and_auth_token_from_the_environment() {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    env_run(&sim)
+        .env("TWILIO_AUTH_TOKEN", SimAccount::test_default().auth_token)
+        .args(["run", "examples/numbers_and_lookup.lua"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Lookup +15551234567: valid=true"))
+        .stderr(predicate::str::contains("simulator").not());
+    let requests = sim.sim.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests.iter().all(
+            |r| r.auth_user.as_deref() == Some(SimAccount::test_default().account_sid.as_str())
+        )
+    );
+}
+
+#[test]
+fn api_key_and_secret_from_the_environment() {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    let key = SimAccount::test_default().api_keys[0].clone();
+    env_run(&sim)
+        .env("TWILIO_API_KEY", &key.sid)
+        .env("TWILIO_API_SECRET", &key.secret)
+        .args(["run", "examples/quickstart.lua"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Message SID: SM"));
+    let requests = sim.sim.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.auth_user.as_deref() == Some(key.sid.as_str()))
+    );
+}
+
+#[test]
+fn a_wrong_auth_token_is_twilio_error_20003() {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    env_run(&sim)
+        .env("TWILIO_AUTH_TOKEN", "not-the-token")
+        .args(["run", "examples/quickstart.lua"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("twilio code: 20003"))
+        .stderr(predicate::str::contains("not-the-token").not());
+}
+
+#[test]
+fn a_bad_endpoint_variable_is_a_usage_error_naming_it() {
+    twilio_host()
+        .env("TWILIO_ACCOUNT_SID", SimAccount::test_default().account_sid)
+        .env("TWILIO_AUTH_TOKEN", "x")
+        .env("TWILIO_API_BASE_URL", "localhost:4010")
+        .args(["run", "-e", "return 1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("TWILIO_API_BASE_URL"));
+}
+
+#[test]
+fn an_auth_token_without_an_account_sid_does_not_configure_anything() {
+    twilio_host()
+        .args(["check"])
+        .env("TWILIO_AUTH_TOKEN", "orphan")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("built-in simulator"));
+}
+
+// ---- logging ---------------------------------------------------------------------------------
+
+#[test]
+fn verbose_runs_log_audit_lines_without_secrets() {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    let token = SimAccount::test_default().auth_token;
+    for (flags, format) in [
+        (&["-v"][..], "text"),
+        (&["-v"][..], "json"),
+        (&["-vv"][..], "text"),
+    ] {
+        let output = env_run(&sim)
+            .env("TWILIO_AUTH_TOKEN", &token)
+            .args(flags)
+            .args(["--log-format", format, "run", "examples/quickstart.lua"])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let audit: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.contains("twilio_host::audit"))
+            .collect();
+        assert_eq!(audit.len(), 2, "{flags:?} {format}: {stderr}");
+        assert!(
+            audit.iter().all(|line| line.contains("twilio request")),
+            "{stderr}"
+        );
+        if format == "json" {
+            for line in &audit {
+                let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert_eq!(event["target"], "twilio_host::audit");
+            }
+        }
+        assert!(
+            !stderr.contains(&token),
+            "{flags:?} {format}: the auth token leaked"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "no colour codes when stderr is not a terminal"
+        );
+        assert!(!stdout_of(&output).contains(&token));
+    }
+}
+
+#[test]
+fn quiet_runs_log_no_audit_lines() {
+    twilio_host()
+        .args(["run", "examples/quickstart.lua"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("audit").not());
+}
+
+// ---- docs ------------------------------------------------------------------------------------
+
+#[test]
+fn docs_prints_the_reference_byte_for_byte() {
+    let expected = std::fs::read(workspace_root().join("docs/lua-api.md")).unwrap();
+    let output = twilio_host()
+        .arg("docs")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        output.stdout == expected,
+        "`twilio-host docs` differs from docs/lua-api.md"
+    );
+}
+
+#[test]
+fn docs_for_one_function_prints_its_section() {
+    let reference = std::fs::read_to_string(workspace_root().join("docs/lua-api.md")).unwrap();
+    let output = twilio_host()
+        .args(["docs", "twilio_send_sms"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let section = stdout_of(&output);
+    assert!(section.starts_with("## twilio_send_sms\n"), "{section}");
+    assert!(section.contains("### Parameters") && section.contains("### Example"));
+    assert!(!section.contains("## twilio_get_message"), "{section}");
+    assert!(
+        reference.contains(section.trim_end()),
+        "the section is not from the reference"
+    );
+}
+
+#[test]
+fn docs_for_an_unknown_function_exits_2() {
+    twilio_host()
+        .args(["docs", "twilio_fax"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no function named \"twilio_fax\""));
+}
+
+// ---- check -----------------------------------------------------------------------------------
+
+#[test]
+fn check_lists_tenants_and_accounts_but_never_a_secret() {
+    let (_sim, config) = two_tenant_setup(
+        "api_token_sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"",
+    );
+    let token = SimAccount::test_default().auth_token;
+    let output = twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", &token)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = stdout_of(&output);
+    assert!(stdout.contains(": OK"), "{stdout}");
+    assert!(
+        stdout.contains("tenant acme:") && stdout.contains("sidecar token set"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("tenant beta:"), "{stdout}");
+    assert!(stdout.contains(&format!(
+        "account default: {} via auth token",
+        SimAccount::test_default().account_sid
+    )));
+    assert!(!stdout.contains(&token) && !String::from_utf8_lossy(&output.stderr).contains(&token));
+}
+
+#[test]
+fn check_says_which_secrets_could_not_be_resolved() {
+    let account = SimAccount::test_default();
+    let text = format!(
+        "{}[tenants.ops.accounts.default]\naccount_sid = \"{}\"\nauth_token_file = \"/nonexistent/token\"\n",
+        tenant_toml("acme", &account, "ACME_TOKEN", ""),
+        account.account_sid
+    );
+    let config = write_config(&text);
+    twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tenants.acme.accounts.default.auth_token_env: environment variable ACME_TOKEN is not set",
+        ))
+        .stderr(predicate::str::contains(
+            "tenants.ops.accounts.default.auth_token_file: cannot read /nonexistent/token",
+        ));
+}
+
+#[test]
+fn check_of_a_malformed_file_exits_2() {
+    let config = write_config("[tenants.acme\n");
+    twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("host.toml"));
+    twilio_host()
+        .args(["check", "--config", "/nonexistent/host.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read the config file"));
+}
+
+#[test]
+fn check_without_configuration_points_at_the_simulator() {
+    twilio_host()
+        .arg("check")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("built-in simulator"));
+}
+
+// ---- hash-token ------------------------------------------------------------------------------
+
+#[test]
+fn hash_token_prints_the_sha256_of_stdin() {
+    // `printf s3cret | sha256sum`: the trailing newline is not part of the token.
+    twilio_host()
+        .arg("hash-token")
+        .write_stdin("s3cret\n")
+        .assert()
+        .success()
+        .stdout("1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n");
+}
+
+#[test]
+fn hash_token_without_a_token_exits_2() {
+    twilio_host()
+        .arg("hash-token")
+        .write_stdin("")
+        .assert()
+        .code(2);
+}
+
+// ---- sim -------------------------------------------------------------------------------------
+
+#[test]
+fn sim_prints_urls_and_credentials_and_serves_scripts_until_sigterm() {
+    let mut child = twilio_host_process()
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("export TWILIO_SIM_WORK_API_SECRET=");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let banner = banner.join("\n");
+    let url_after = |label: &str| {
+        banner
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(label))
+            .map(|url| url.trim().to_string())
+            .unwrap_or_else(|| panic!("no {label} in {banner}"))
+    };
+    let (api, lookups) = (url_after("core API:"), url_after("Lookup API:"));
+    let default = SimAccount::test_default();
+    assert!(
+        banner.contains(&default.account_sid) && banner.contains(&default.auth_token),
+        "{banner}"
+    );
+    assert!(
+        banner.contains(&SimAccount::new("work").account_sid),
+        "{banner}"
+    );
+
+    let text = format!(
+        "[endpoints]\napi = \"{api}\"\nlookups = \"{lookups}\"\n{}",
+        tenant_toml("default", &default, "SIM_TOKEN", "")
+    );
+    let config = write_config(&text);
+    twilio_host()
+        .args(["run", "examples/quickstart.lua", "--config"])
+        .arg(&config.path)
+        .env("SIM_TOKEN", &default.auth_token)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Message SID: SM"));
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "sim exits 0 on SIGTERM");
+}

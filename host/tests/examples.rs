@@ -1,0 +1,170 @@
+//! Every script in examples/ runs against the simulator and prints what it promises.
+
+mod common;
+
+use common::{TestSim, twilio_host, workspace_root, write_config};
+use predicates::prelude::*;
+use predicates::str::{contains, is_match};
+use twilio_sim::SimAccount;
+
+/// Runs `examples/NAME` against the built-in simulator and checks stdout with `expected`.
+fn example_prints(name: &str, expected: &[&str]) {
+    let mut assert = twilio_host()
+        .args(["run", &format!("examples/{name}")])
+        .assert()
+        .success();
+    for pattern in expected {
+        assert = assert.stdout(is_match(*pattern).unwrap());
+    }
+}
+
+#[test]
+fn quickstart() {
+    example_prints(
+        "quickstart.lua",
+        &[
+            r"Message SID: SM[0-9a-f]{32}\n",
+            r"Read back: Hello from a sandboxed Lua script!",
+        ],
+    );
+}
+
+#[test]
+fn messaging() {
+    example_prints(
+        "messaging.lua",
+        &[
+            r"SMS sent: SM[0-9a-f]{32} \(queued\)",
+            r"MMS sent: MM[0-9a-f]{32} with 1 media item",
+            r"Read back: Your order #1042 has shipped\.",
+            r"Recent messages to \+15551234567: [1-5]\n",
+        ],
+    );
+}
+
+#[test]
+fn whatsapp() {
+    example_prints(
+        "whatsapp.lua",
+        &[
+            r"WhatsApp message: SM[0-9a-f]{32} \(queued\)",
+            r"Sent to: whatsapp:\+15551234567",
+            r"WhatsApp media message: MM[0-9a-f]{32}",
+        ],
+    );
+}
+
+#[test]
+fn calls() {
+    example_prints(
+        "calls.lua",
+        &[
+            r"Call placed: CA[0-9a-f]{32} \(queued\)",
+            r"Call status now: \w+",
+            r"Completed calls: 5\n(  CA[0-9a-f]{32}  completed  \d+s\n){5}",
+        ],
+    );
+}
+
+#[test]
+fn numbers_and_lookup() {
+    example_prints(
+        "numbers_and_lookup.lua",
+        &[
+            r"Numbers on the account: 4\n",
+            r"\+15559876543  Main Line  \(PN[0-9a-f]{32}\)",
+            r"First number: \+15559876543, SMS capable: true",
+            r"Lookup \+15551234567: valid=true, country=US",
+            r"Line type: mobile, carrier: ",
+        ],
+    );
+}
+
+#[test]
+fn usage() {
+    example_prints(
+        "usage.lua",
+        &[
+            r"SMS usage records: 1\n  sms: \d+ \([0-9.]+ usd\)",
+            r"Usage trigger: UT[0-9a-f]{32} fires at 50\.00",
+        ],
+    );
+}
+
+#[test]
+fn account_and_recordings() {
+    example_prints(
+        "account_and_recordings.lua",
+        &[
+            r"Account: Twilio Simulator Test Account \(active, Full\)",
+            r"auth_token visible to the script: false",
+            r"Recordings: 5\n",
+            r"Deleted RE[0-9a-f]{32}: true",
+        ],
+    );
+}
+
+#[test]
+fn error_handling() {
+    example_prints(
+        "error_handling.lua",
+        &[
+            r"validation: ok=false kind=validation field=to\n",
+            r"not an E\.164 number",
+            r"twilio: ok=false kind=twilio status=404 code=20404\n",
+            r"Twilio error 20404",
+            r"good number: sent SM[0-9a-f]{32}",
+            r"bad number:  fix the input: ",
+            r#""code": 20404"#,
+        ],
+    );
+}
+
+#[test]
+fn multi_account_with_the_shipped_config() {
+    // The simulator `twilio-host sim` runs (the default account and `work`), on free ports.
+    let sim = TestSim::start(vec![SimAccount::test_default(), SimAccount::new("work")]);
+    let shipped = std::fs::read_to_string(workspace_root().join("examples/multi-account.toml"))
+        .expect("examples/multi-account.toml exists");
+    let text = shipped
+        .replace("http://127.0.0.1:4010", &sim.sim.api_url())
+        .replace("http://127.0.0.1:4011", &sim.sim.lookups_url());
+    assert_ne!(
+        text, shipped,
+        "the shipped config points at the sim's default addresses"
+    );
+    let config = write_config(&text);
+    let (default, work) = (SimAccount::test_default(), SimAccount::new("work"));
+    twilio_host()
+        .args(["run", "examples/multi_account.lua", "--config"])
+        .arg(&config.path)
+        .env("TWILIO_SIM_DEFAULT_AUTH_TOKEN", &default.auth_token)
+        .env("TWILIO_SIM_WORK_API_SECRET", &work.api_keys[0].secret)
+        .assert()
+        .success()
+        .stdout(contains(format!(
+            "default account: Twilio Simulator Test Account ({})",
+            default.account_sid
+        )))
+        .stdout(contains(format!(
+            "work account:    Simulated account work ({})",
+            work.account_sid
+        )))
+        .stdout(contains(
+            "default and twilio.default are the same account: true",
+        ))
+        .stdout(contains(format!("on account {}", work.account_sid)))
+        .stdout(contains("personal account: not configured (validation)"))
+        .stderr(contains("simulator").not());
+    let work_requests: Vec<_> = sim
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.auth_user.as_deref() == Some(work.api_keys[0].sid.as_str()))
+        .collect();
+    assert_eq!(
+        work_requests.len(),
+        2,
+        "the work account authenticates with its API key"
+    );
+}
