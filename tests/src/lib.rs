@@ -356,3 +356,5 @@ pub fn validation_error<'a>(report: &'a RunReport, function: &str, field: &str) 
     assert_eq!(failure.message, message, "the report carries the message");
     message
 }
+
+pub mod load;

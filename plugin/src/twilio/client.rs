@@ -101,7 +101,7 @@ impl Client {
                 let limit = limit
                     .and_then(|l| usize::try_from(l).ok())
                     .unwrap_or(usize::MAX);
-                let all = call.list(url, items, limit)?;
+                let all = call.list(url, &path, items, limit)?;
                 let mut result = Map::new();
                 result.insert(key.to_owned(), Json::Array(all));
                 Ok(Json::Object(result))
@@ -200,9 +200,15 @@ impl Call<'_> {
         }
     }
 
-    /// Fetches pages from `url` on, following `next_page_uri`, until `limit` items or the last
-    /// page.
-    fn list(&self, mut url: String, items_key: &str, limit: usize) -> Result<Vec<Json>, ApiError> {
+    /// Fetches pages from `url` (the list at `path`) on, following `next_page_uri`, until `limit`
+    /// items or the last page.
+    fn list(
+        &self,
+        mut url: String,
+        path: &str,
+        items_key: &str,
+        limit: usize,
+    ) -> Result<Vec<Json>, ApiError> {
         let mut all = Vec::new();
         loop {
             let response = self.fetch(url, None)?;
@@ -225,6 +231,15 @@ impl Call<'_> {
             }
             match page.get("next_page_uri") {
                 Some(Json::String(next)) if !next.is_empty() => {
+                    if !is_next_page(path, next) {
+                        return Err(self.bad_response(
+                            response.status,
+                            &format!(
+                                "\"next_page_uri\" is not a page of this list: {}",
+                                excerpt(next.as_bytes())
+                            ),
+                        ));
+                    }
                     url = encode::join(&self.account.api_base_url, next)
                 }
                 None | Some(Json::Null) | Some(Json::String(_)) => return Ok(all),
@@ -264,6 +279,15 @@ impl Call<'_> {
             &format!("HTTP {status} response from Twilio is malformed: {what}"),
         )
     }
+}
+
+/// Whether `next` (a `next_page_uri`) is another page of the list at `path`: Twilio's is the
+/// list's own path with paging parameters in the query. Another path, or characters a URL cannot
+/// carry as they are, would send the follow-up request somewhere the script never asked for.
+fn is_next_page(path: &str, next: &str) -> bool {
+    let next_path = next.split('?').next().unwrap_or_default();
+    next_path.trim_start_matches('/') == path.trim_start_matches('/')
+        && next.bytes().all(|b| b.is_ascii_graphic() && b != b'#')
 }
 
 /// Removes the [`SECRET_KEYS`] from a response object.

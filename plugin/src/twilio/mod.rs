@@ -6,11 +6,14 @@
 //! - [`client`] and [`retry`]: the requests, status checks, JSON decoding, pagination, retries.
 //! - [`errors`]: the error tables scripts catch.
 //! - [`namespace`]: the read-only tables, account resolution and `help`.
+//! - `fuzzing` (tests and the `fuzzing` feature): what the property tests and fuzz targets share.
 
 pub mod args;
 pub mod client;
 pub mod encode;
 pub mod errors;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod namespace;
 pub mod retry;
 pub mod rules;

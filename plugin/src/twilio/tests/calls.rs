@@ -398,8 +398,9 @@ fn functions_without_page_size_page_internally() {
         };
         let mut envelope = page("recordings", items);
         if first {
-            envelope["next_page_uri"] =
-                json!("/2010-04-01/Accounts/X/Recordings.json?PageSize=2&Page=1&PageToken=PAx");
+            envelope["next_page_uri"] = json!(format!(
+                "/2010-04-01/Accounts/{DEFAULT_SID}/Recordings.json?PageSize=2&Page=1&PageToken=PAx"
+            ));
         }
         Ok(response(200, &envelope.to_string()))
     });
@@ -412,7 +413,7 @@ fn functions_without_page_size_page_internally() {
     assert_eq!(urls[0], format!("{API}/Recordings.json?PageSize=3"));
     assert_eq!(
         urls[1],
-        "https://api.twilio.com/2010-04-01/Accounts/X/Recordings.json?PageSize=2&Page=1&PageToken=PAx"
+        format!("{API}/Recordings.json?PageSize=2&Page=1&PageToken=PAx")
     );
 }
 

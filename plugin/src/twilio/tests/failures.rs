@@ -85,6 +85,18 @@ fn a_body_that_is_not_twilio_shaped_gives_the_status_as_code() {
 
 #[test]
 fn malformed_responses_are_response_errors() {
+    let next_page = |next: &str| {
+        let mut envelope = page("calls", vec![call(&format!("CA{HEX}"))]);
+        envelope["next_page_uri"] = json!(next);
+        envelope.to_string()
+    };
+    // Another account's list, and the list's own path with a space and a fragment.
+    let other_list = next_page(&format!(
+        "/2010-04-01/Accounts/{WORK_SID}/Calls.json?Page=1"
+    ));
+    let unsendable_page = next_page(&format!(
+        "/2010-04-01/Accounts/{DEFAULT_SID}/Calls.json?Page=1 #x"
+    ));
     let get = format!(
         r#"return app.integrations.twilio.twilio_get_message({{message_sid = "SM{HEX}"}})"#
     );
@@ -109,6 +121,18 @@ fn malformed_responses_are_response_errors() {
             200,
             r#"{"messages": []}"#,
             "no \"calls\" array",
+        ),
+        (
+            "return app.integrations.twilio.twilio_list_calls()",
+            200,
+            &other_list,
+            "\"next_page_uri\" is not a page of this list: /2010-04-01/Accounts/ACbbb",
+        ),
+        (
+            "return app.integrations.twilio.twilio_list_calls()",
+            200,
+            &unsendable_page,
+            "not a page of this list",
         ),
     ];
     for (script, status, body, needle) in cases {
@@ -135,7 +159,7 @@ fn transport_failures_have_their_own_kinds() {
         ),
         (TransportError::Timeout("after 30 s".into()), "timeout", 1),
         (TransportError::Connection("refused".into()), "transport", 4),
-        (TransportError::Other("broken".into()), "transport", 1),
+        (TransportError::Other("broken".into()), "transport", 4),
         (
             TransportError::Limit("50 requests per run".into()),
             "limit",

@@ -4,6 +4,7 @@
 mod calls;
 mod failures;
 mod namespace;
+mod properties;
 mod validation;
 
 use std::cell::RefCell;
