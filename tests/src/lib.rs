@@ -246,50 +246,15 @@ pub async fn sim_get(
     user: &str,
     password: &str,
 ) -> serde_json::Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let address = base_url.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(address)
+    let response = reqwest::Client::new()
+        .get(format!("{base_url}{target}"))
+        .basic_auth(user, Some(password))
+        .header("Accept", "application/json")
+        .send()
         .await
         .expect("simulator reachable");
-    let credentials = base64(format!("{user}:{password}").as_bytes());
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {credentials}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request sent");
-    let mut response = Vec::new();
-    stream
-        .read_to_end(&mut response)
-        .await
-        .expect("response read");
-    let response = String::from_utf8(response).expect("UTF-8 response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .expect("a complete response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
-    serde_json::from_str(body).expect("a JSON body")
-}
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    assert_eq!(response.status(), 200, "GET {target}");
+    response.json().await.expect("a JSON body")
 }
 
 /// This process's resident set size in KiB (`VmRSS` of `/proc/self/status`; 0 where there is
