@@ -21,16 +21,26 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("twilio-lua-wasm").join("compiled"))
 }
 
-/// Loads `bytes` as a component: from `cache_dir` when a matching compiled copy is there,
-/// otherwise compiled and then stored there (best effort: a read-only or missing cache only
-/// costs time).
+/// Loads `bytes` as a component, pre-initialised by `pre_initialise` (which returns the
+/// snapshot; if it fails, the component is used as it is): from `cache_dir` when a matching
+/// compiled copy is there, otherwise built, compiled and then stored there (best effort: a
+/// read-only or missing cache only costs time).
 pub fn load_component(
     engine: &Engine,
     bytes: &[u8],
     cache_dir: Option<&Path>,
+    pre_initialise: impl FnOnce(&[u8]) -> wasmtime::Result<Vec<u8>>,
 ) -> wasmtime::Result<Component> {
+    // The component, and whether it is the pre-initialised one (only that one is cached).
+    let build = |bytes: &[u8]| match pre_initialise(bytes) {
+        Ok(snapshot) => Ok((Component::new(engine, &snapshot)?, true)),
+        Err(error) => {
+            tracing::warn!(%error, "could not pre-initialise the plugin; every run builds its sandbox");
+            Ok((Component::new(engine, bytes)?, false))
+        }
+    };
     let Some(dir) = cache_dir else {
-        return Component::new(engine, bytes);
+        return build(bytes).map(|(component, _)| component);
     };
     let path = dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
     if let Ok(compiled) = std::fs::read(&path) {
@@ -44,8 +54,8 @@ pub fn load_component(
             }
         }
     }
-    let component = Component::new(engine, bytes)?;
-    if let Err(error) = store(&path, &component) {
+    let (component, pre_initialised) = build(bytes)?;
+    if pre_initialised && let Err(error) = store(&path, &component) {
         tracing::debug!(path = %path.display(), %error, "could not write the compiled-code cache");
     }
     Ok(component)
@@ -70,6 +80,8 @@ fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     let mut digest = Sha256::new();
     digest.update(bytes);
     digest.update(engine_hasher.finish().to_le_bytes());
+    // What is cached is the pre-initialised component: a new snapshot scheme needs a new key.
+    digest.update(b"pre-initialised v1");
     digest
         .finalize()
         .iter()

@@ -10,10 +10,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderName, PROXY_AUTHORIZATION};
 use http::{Request, Response, Uri};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
-    WasiHttpHooks, default_send_request,
+    WasiHttpHooks,
 };
 
 use crate::config::{AccountConfig, TenantConfig, is_sid};
@@ -39,6 +43,8 @@ type SendFuture = Box<
 pub struct Egress {
     tenant: Arc<TenantConfig>,
     requests_made: u32,
+    /// The host's shared client; without one, the run gets a client of its own.
+    client: Option<EgressClient>,
 }
 
 /// What the policy decided for one request.
@@ -55,7 +61,14 @@ impl Egress {
         Egress {
             tenant,
             requests_made: 0,
+            client: None,
         }
+    }
+
+    /// Sends this run's requests through `client` (the host's, shared by all its runs, so
+    /// connections are reused across runs).
+    pub fn use_client(&mut self, client: EgressClient) {
+        self.client = Some(client);
     }
 
     /// How many requests this run has sent (or tried to).
@@ -220,6 +233,7 @@ impl WasiHttpHooks for Egress {
             .map(|a| Bytes::copy_from_slice(a.credential.secret().expose().as_bytes()))
             .collect();
         let decision = self.authorize(request, options);
+        let client = self.client.clone();
         Box::new(async move {
             let started = Instant::now();
             let authorized = match decision {
@@ -237,7 +251,8 @@ impl WasiHttpHooks for Egress {
                 }
             };
             let account = authorized.account.clone();
-            let result = exchange(authorized, &secrets).await;
+            let client = client.unwrap_or_default();
+            let result = exchange(&client, authorized, &secrets).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &result {
                 Ok((response, _)) => {
@@ -260,9 +275,10 @@ fn is_forbidden(name: &HeaderName) -> bool {
         || name.as_str() == "cookie"
 }
 
-/// Sends the request, reads the whole (capped) body while driving the connection, and hands the
+/// Sends the request through the shared client, reads the whole (capped) body, and hands the
 /// guest a scrubbed copy.
 async fn exchange(
+    client: &EgressClient,
     authorized: Authorized,
     secrets: &[Bytes],
 ) -> Result<
@@ -274,32 +290,22 @@ async fn exchange(
 > {
     let max = authorized.max_response_bytes;
     let path = authorized.request.uri().path().to_string();
-    let (response, connection) =
-        default_send_request(authorized.request, Some(authorized.options)).await?;
-    let connection = tokio::spawn(connection);
+    let between_bytes = authorized
+        .options
+        .between_bytes_timeout
+        .unwrap_or(MAX_TIMEOUT);
+    let response = client.send(authorized.request, &authorized.options).await?;
     let declared = response
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max) {
-        connection.abort();
-        return Err(HttpError::HttpResponseBodySize(declared));
+        // Dropping the unread response closes its connection: it never goes back to the pool.
+        return Err(HttpError::HttpResponseBodySize(Some(max)));
     }
     let (parts, body) = response.into_parts();
-    let bytes = match Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            connection.abort();
-            return Err(match error.downcast::<HttpError>() {
-                Ok(http_error) => *http_error,
-                Err(_) => HttpError::HttpResponseBodySize(Some(max)),
-            });
-        }
-    };
+    let bytes = read_body(body, max, between_bytes).await?;
     let bytes = scrub_response(&path, bytes, secrets);
     let mut parts = parts;
     parts.headers.remove(CONTENT_LENGTH);
@@ -308,6 +314,179 @@ async fn exchange(
         .boxed_unsync();
     let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
     Ok((Response::from_parts(parts, body), done))
+}
+
+/// The HTTP(S) client every run of a [`crate::Host`] shares: HTTP/1.1 with a keep-alive
+/// connection pool (connections are keyed by scheme, host and port; credentials travel per
+/// request, so a pooled connection carries nothing of the run that opened it), rustls with the
+/// webpki roots for HTTPS, no redirects (the client never follows one), and the connect timeout
+/// of the request that opens a connection.
+#[derive(Clone)]
+pub struct EgressClient {
+    client: Client<TimedConnector, WasiBody>,
+}
+
+impl EgressClient {
+    /// A client with an empty pool.
+    pub fn new() -> EgressClient {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.into(),
+        };
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(TimedConnector { inner: https });
+        EgressClient { client }
+    }
+
+    /// Sends `request` (absolute URI) and waits for the response head, within the clamped
+    /// timeouts: connecting (TCP and TLS) within `connect_timeout`, and the head within
+    /// `first_byte_timeout` of that.
+    async fn send(
+        &self,
+        request: Request<WasiBody>,
+        options: &RequestOptions,
+    ) -> Result<Response<Incoming>, HttpError> {
+        let connect = options.connect_timeout.unwrap_or(MAX_TIMEOUT);
+        let first_byte = options.first_byte_timeout.unwrap_or(MAX_TIMEOUT);
+        let response = CONNECT_TIMEOUT.scope(connect, self.client.request(request));
+        match tokio::time::timeout(connect.saturating_add(first_byte), response).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(client_error(&error)),
+            Err(_elapsed) => Err(HttpError::ConnectionReadTimeout),
+        }
+    }
+}
+
+impl Default for EgressClient {
+    fn default() -> EgressClient {
+        EgressClient::new()
+    }
+}
+
+/// How long an idle pooled connection is kept.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The timeout used when none is given (wasmtime-wasi-http's default).
+const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+tokio::task_local! {
+    /// The connect timeout of the request being sent, for the connector.
+    static CONNECT_TIMEOUT: Duration;
+}
+
+/// Raised by [`TimedConnector`] when connecting took too long.
+#[derive(Debug, thiserror::Error)]
+#[error("connecting timed out")]
+struct ConnectTimedOut;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type HttpsStream = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+/// The HTTPS connector, with the connect timeout of the request that asked for the connection.
+#[derive(Clone)]
+struct TimedConnector {
+    inner: hyper_rustls::HttpsConnector<HttpConnector>,
+}
+
+impl tower_service::Service<Uri> for TimedConnector {
+    type Response = HttpsStream;
+    type Error = BoxError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<HttpsStream, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        // Read here, not in the future: `call` runs inside the request's scope.
+        let timeout = CONNECT_TIMEOUT.try_with(|t| *t).unwrap_or(MAX_TIMEOUT);
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, connecting).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(Box::new(ConnectTimedOut) as BoxError),
+            }
+        })
+    }
+}
+
+/// The error wasmtime-wasi-http's own client reports for the same failure, so the guest sees
+/// the same codes: a connect timeout, a TLS failure, a refused or unresolvable destination, or
+/// a protocol error (reset, malformed response).
+fn client_error(error: &hyper_util::client::legacy::Error) -> HttpError {
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if current.is::<ConnectTimedOut>() {
+            return HttpError::ConnectionTimeout;
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            let copy = std::io::Error::new(io.kind(), io.to_string());
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return HttpError::Tls(copy);
+            }
+            if error.is_connect() {
+                return HttpError::Connect(copy);
+            }
+        }
+        if current.is::<hyper::Error>() {
+            return HttpError::HttpProtocolError;
+        }
+        cause = current.source();
+    }
+    if error.is_connect() {
+        HttpError::Connect(std::io::Error::other(error.to_string()))
+    } else {
+        HttpError::HttpProtocolError
+    }
+}
+
+/// Reads the whole body, at most `max` bytes, waiting at most `between_bytes` for each frame.
+async fn read_body(
+    mut body: Incoming,
+    max: u64,
+    between_bytes: Duration,
+) -> Result<Bytes, HttpError> {
+    let max = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut collected = bytes::BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout(between_bytes, body.frame()).await {
+            Err(_elapsed) => return Err(HttpError::ConnectionReadTimeout),
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                return Err(if error.is_timeout() {
+                    HttpError::HttpResponseTimeout
+                } else {
+                    HttpError::Hyper(error)
+                });
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if collected.len().saturating_add(data.len()) > max {
+                return Err(HttpError::HttpResponseBodySize(Some(max as u64)));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(collected.freeze())
 }
 
 #[cfg(test)]
@@ -495,6 +674,68 @@ mod tests {
         assert_eq!(
             authorized.options.between_bytes_timeout,
             Some(Duration::from_millis(5))
+        );
+    }
+
+    #[tokio::test]
+    async fn runs_of_one_host_reuse_its_connections() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(read) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if read == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buffer[..read]);
+                        // One answer per complete request head (GET: no body).
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let api = format!("http://127.0.0.1:{port}");
+        let url = format!("{api}/2010-04-01/Accounts/{SID}.json");
+        let shared = EgressClient::new();
+        for _ in 0..3 {
+            // A new run: a new policy, the host's client.
+            let mut egress = Egress::new(tenant(&api));
+            egress.use_client(shared.clone());
+            let sent = egress.send_request(
+                request(&url, Some("default")),
+                None,
+                Box::new(async { Ok(()) }),
+            );
+            let Ok((response, _)) = Box::into_pin(sent).await else {
+                panic!("the request succeeds")
+            };
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"{}");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for three runs"
         );
     }
 

@@ -17,6 +17,7 @@ use crate::bindings::exports::twilio::lua::runner::{self, ErrorKind as WitKind};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
 use crate::config::{HostConfig, TenantConfig};
+use crate::egress::EgressClient;
 use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
 use crate::plugin::PLUGIN_COMPONENT;
 use crate::report::{ErrorKind, RunReport, ScriptError};
@@ -60,6 +61,8 @@ pub struct Host {
     tenants: BTreeMap<String, Arc<TenantConfig>>,
     /// One permit per instance slot of the pool: runs beyond it wait instead of failing.
     slots: Semaphore,
+    /// The HTTP(S) client of every run: one connection pool for the host.
+    http: EgressClient,
     _ticker: EpochTicker,
 }
 
@@ -82,8 +85,6 @@ impl Host {
             max_memory_bytes,
         })
         .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
-        let component = load_component(&engine, PLUGIN_COMPONENT, options.cache_dir.as_deref())
-            .map_err(|e| anyhow::anyhow!("compiling the plugin: {e}"))?;
         let mut linker = Linker::<RunState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
@@ -98,6 +99,13 @@ impl Host {
             |state| state,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let component = load_component(
+            &engine,
+            PLUGIN_COMPONENT,
+            options.cache_dir.as_deref(),
+            |bytes| pre_initialise(&engine, &linker, bytes),
+        )
+        .map_err(|e| anyhow::anyhow!("compiling the plugin: {e}"))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
@@ -110,6 +118,7 @@ impl Host {
         let ticker = EpochTicker::start(&engine);
         Ok(Host {
             slots: Semaphore::new(options.max_concurrent_runs as usize),
+            http: EgressClient::new(),
             engine,
             pre,
             tenants,
@@ -145,6 +154,7 @@ impl Host {
         let limits = tenant.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let mut store = Store::new(&self.engine, RunState::new(Arc::clone(&tenant), cpu_ticks));
+        store.data_mut().egress.use_client(self.http.clone());
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut context| {
@@ -196,13 +206,7 @@ impl Host {
     /// The agent reference as the plugin's `reference` export serves it: the whole text, or
     /// one function's section (`None` for an unknown function).
     pub async fn reference(&self, function: Option<&str>) -> anyhow::Result<Option<String>> {
-        let tenant = Arc::new(TenantConfig {
-            name: String::new(),
-            accounts: Vec::new(),
-            limits: Default::default(),
-            api_token_sha256: None,
-        });
-        let mut store = Store::new(&self.engine, RunState::new(tenant, u64::MAX));
+        let mut store = Store::new(&self.engine, RunState::new(no_tenant(), u64::MAX));
         store.set_epoch_deadline(u64::MAX);
         let plugin = self
             .pre
@@ -215,6 +219,54 @@ impl Host {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
+}
+
+/// A tenant with no accounts, for calls that are not script runs.
+fn no_tenant() -> Arc<TenantConfig> {
+    Arc::new(TenantConfig {
+        name: String::new(),
+        accounts: Vec::new(),
+        limits: Default::default(),
+        api_token_sha256: None,
+    })
+}
+
+/// The plugin's pre-initialisation export (`runner.prepare` in `wit/twilio.wit`).
+const PREPARE_EXPORT: &str = "twilio:lua/runner.prepare@0.1.0";
+
+/// Pre-initialises the component with wizer: instantiates it once, lets it build its Lua
+/// sandbox (standard library, hardening, `print`), and snapshots the instance, so every fresh
+/// instance starts with that state mapped copy-on-write instead of building it. What differs
+/// per run (limits, the random seed, the clock, the tenant's accounts) is set by each run.
+fn pre_initialise(
+    engine: &Engine,
+    linker: &Linker<RunState>,
+    bytes: &[u8],
+) -> wasmtime::Result<Vec<u8>> {
+    // `Host::new` may be called from inside an async runtime: run the async snapshot on a
+    // thread of its own.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let mut store = Store::new(engine, RunState::new(no_tenant(), u64::MAX));
+                    store.set_epoch_deadline(u64::MAX);
+                    let mut wizer = wasmtime_wizer::Wizer::new();
+                    wizer.init_func(PREPARE_EXPORT).keep_init_func(true);
+                    let (snapshot, _) = wizer
+                        .run_component(&mut store, bytes, async |store, component| {
+                            linker.instantiate_async(store, component).await
+                        })
+                        .await?;
+                    Ok(snapshot)
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(wasmtime::format_err!("pre-initialisation panicked")))
+    })
 }
 
 fn classify_trap(

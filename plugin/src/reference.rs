@@ -51,7 +51,9 @@ mod tests {
     fn the_embedded_reference_is_the_products_document() {
         let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/lua-api.md");
         match std::fs::read_to_string(shared) {
-            Ok(original) => assert_eq!(REFERENCE, original, "docs/lua-api.md differs from {shared}"),
+            Ok(original) => {
+                assert_eq!(REFERENCE, original, "docs/lua-api.md differs from {shared}")
+            }
             Err(error) => eprintln!("skipped: {shared} not readable here ({error})"),
         }
     }

@@ -89,11 +89,23 @@ pub fn run_to(
     output: Rc<dyn Output>,
     install: impl FnOnce(&Lua) -> mlua::Result<()>,
 ) -> Result<String, Failure> {
-    let sandbox = Sandbox::new(limits, output)
-        .and_then(|sandbox| {
-            install(&sandbox.lua)?;
-            Ok(sandbox)
-        })
+    let sandbox = Sandbox::prepare(output)
+        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
+    run_in(sandbox, script, limits, install)
+}
+
+/// Runs `script` in `sandbox`, a [prepared](Sandbox::prepare) sandbox that has run nothing yet
+/// (the component's pre-initialised one): arms `limits`, installs the product's globals and
+/// runs as [`run_to`] does.
+pub fn run_in(
+    sandbox: Sandbox,
+    script: &str,
+    limits: Limits,
+    install: impl FnOnce(&Lua) -> mlua::Result<()>,
+) -> Result<String, Failure> {
+    sandbox
+        .arm(limits)
+        .and_then(|()| install(&sandbox.lua))
         .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
     execute(&sandbox, script, limits)
 }

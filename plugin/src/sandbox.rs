@@ -73,12 +73,24 @@ pub struct Sandbox {
     /// The Lua state; dropped with the sandbox.
     pub lua: Lua,
     budget_exhausted: Rc<Cell<bool>>,
+    /// When the run started, for `os.clock`; set again by [`Sandbox::arm`].
+    started: Rc<Cell<Instant>>,
 }
 
 impl Sandbox {
     /// Creates a restricted Lua state with `limits` armed, `math.random` freshly seeded and
     /// `print` writing to `output`.
     pub fn new(limits: Limits, output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
+        let sandbox = Sandbox::prepare(output)?;
+        sandbox.arm(limits)?;
+        Ok(sandbox)
+    }
+
+    /// The part of [`Sandbox::new`] that is the same for every run: the restricted standard
+    /// library and `print` writing to `output`. The component builds this once, before it is
+    /// snapshotted (pre-initialised), so that a fresh instance starts with it; such a sandbox
+    /// must be [armed](Sandbox::arm) before it runs anything.
+    pub fn prepare(output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
         let libs = StdLib::STRING
             | StdLib::TABLE
             | StdLib::MATH
@@ -90,14 +102,21 @@ impl Sandbox {
         let sandbox = Sandbox {
             lua,
             budget_exhausted,
+            started: Rc::new(Cell::new(Instant::now())),
         };
         sandbox.harden()?;
         sandbox.capture_print(output)?;
-        sandbox.seed_random()?;
-        // Armed last, so that setting up the sandbox is not charged to the script.
-        sandbox.lua.set_memory_limit(limits.memory_bytes)?;
-        sandbox.arm_instruction_budget(limits.instructions)?;
         Ok(sandbox)
+    }
+
+    /// The per-run part of [`Sandbox::new`]: restarts `os.clock`, seeds `math.random` afresh
+    /// and arms `limits`.
+    pub fn arm(&self, limits: Limits) -> mlua::Result<()> {
+        self.started.set(Instant::now());
+        self.seed_random()?;
+        // Armed last, so that setting up the sandbox is not charged to the script.
+        self.lua.set_memory_limit(limits.memory_bytes)?;
+        self.arm_instruction_budget(limits.instructions)
     }
 
     /// Whether the script ran out of instruction budget at some point.
@@ -106,10 +125,10 @@ impl Sandbox {
     }
 
     fn harden(&self) -> mlua::Result<()> {
-        let started = Instant::now();
+        let started = Rc::clone(&self.started);
         let monotonic_seconds = self
             .lua
-            .create_function(move |_, ()| Ok(started.elapsed().as_secs_f64()))?;
+            .create_function(move |_, ()| Ok(started.get().elapsed().as_secs_f64()))?;
         self.lua
             .load(PRELUDE)
             .set_name("=sandbox")

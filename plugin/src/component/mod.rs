@@ -3,6 +3,7 @@
 
 mod wasi_http;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::account::Account;
 use crate::output::Output;
 use crate::reference;
 use crate::runner::{self, FailureKind};
-use crate::sandbox::Limits;
+use crate::sandbox::{Limits, Sandbox};
 use crate::twilio::retry::RetryPolicy;
 
 wit_bindgen::generate!({
@@ -22,6 +23,11 @@ wit_bindgen::generate!({
 use exports::twilio::lua::runner::{ErrorKind, Guest, RunError, RunOptions};
 
 struct Plugin;
+
+thread_local! {
+    /// The sandbox prepared before the snapshot, taken by the instance's first run.
+    static PREPARED: RefCell<Option<Sandbox>> = const { RefCell::new(None) };
+}
 
 impl Guest for Plugin {
     fn run(script: String, options: RunOptions) -> Result<String, RunError> {
@@ -43,9 +49,13 @@ impl Guest for Plugin {
                 lookups_base_url: a.lookups_base_url,
             })
             .collect();
-        runner::run_to(&script, limits, Rc::new(HostOutput), |lua| {
+        let install = |lua: &mlua::Lua| {
             crate::twilio::install(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
-        })
+        };
+        match PREPARED.with(|prepared| prepared.borrow_mut().take()) {
+            Some(sandbox) => runner::run_in(sandbox, &script, limits, install),
+            None => runner::run_to(&script, limits, Rc::new(HostOutput), install),
+        }
         .map_err(|failure| RunError {
             kind: match failure.kind {
                 FailureKind::Syntax => ErrorKind::Syntax,
@@ -58,6 +68,13 @@ impl Guest for Plugin {
             traceback: failure.traceback,
             value_json: failure.value_json,
         })
+    }
+
+    fn prepare() {
+        // A failure here only means the first run builds its sandbox itself.
+        if let Ok(sandbox) = Sandbox::prepare(Rc::new(HostOutput)) {
+            PREPARED.with(|prepared| *prepared.borrow_mut() = Some(sandbox));
+        }
     }
 
     fn reference(function: Option<String>) -> Option<String> {

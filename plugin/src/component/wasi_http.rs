@@ -169,6 +169,8 @@ fn map_error(code: ErrorCode) -> TransportError {
         | ErrorCode::DestinationIpUnroutable
         | ErrorCode::ConnectionRefused
         | ErrorCode::ConnectionTerminated
+        // What a reset connection or a response cut off part-way surfaces as.
+        | ErrorCode::HttpProtocolError
         | ErrorCode::TlsProtocolError
         | ErrorCode::TlsCertificateError
         | ErrorCode::TlsAlertReceived(_) => TransportError::Connection(format!("{code:?}")),

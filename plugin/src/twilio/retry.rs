@@ -1,9 +1,8 @@
 //! When a failed exchange is worth repeating, and how long to wait first.
 //!
 //! HTTP 429 is never processed by Twilio, so it is retried for every method. A 5xx, or an exchange
-//! that ended without a response (a refused or reset connection, a response cut off: wasi:http
-//! reports the last two as protocol errors, which the transport passes on as
-//! [`TransportError::Other`]), is retried only for GET and DELETE: a POST that may have reached
+//! that ended without a response ([`TransportError::Connection`]: a refused or reset connection,
+//! a response cut off part-way), is retried only for GET and DELETE: a POST that may have reached
 //! Twilio is never sent twice. A timeout is not retried, so a stalled Twilio costs one timeout,
 //! not four. Waits are "full jitter" exponential backoff (base 100 ms, cap 3 s); a
 //! `Retry-After` is honoured, and one longer than the cap ends the retries.
@@ -69,9 +68,7 @@ impl RetryPolicy {
                 None => Some(self.jitter(retry)),
             },
             Ok(response) if response.status >= 500 && idempotent => Some(self.jitter(retry)),
-            Err(TransportError::Connection(_) | TransportError::Other(_)) if idempotent => {
-                Some(self.jitter(retry))
-            }
+            Err(TransportError::Connection(_)) if idempotent => Some(self.jitter(retry)),
             _ => None,
         }
     }
@@ -157,9 +154,11 @@ mod tests {
         let refused = Err(TransportError::Connection("refused".into()));
         assert!(policy.delay(Method::Get, &refused, 0).is_some());
         assert!(policy.delay(Method::Post, &refused, 0).is_none());
-        let cut_off = Err(TransportError::Other("ErrorCode::HttpProtocolError".into()));
+        let cut_off = Err(TransportError::Connection("HttpProtocolError".into()));
         assert!(policy.delay(Method::Delete, &cut_off, 0).is_some());
         assert!(policy.delay(Method::Post, &cut_off, 0).is_none());
+        let other = Err(TransportError::Other("invalid URL".into()));
+        assert!(policy.delay(Method::Get, &other, 0).is_none());
         assert!(policy.delay(Method::Get, &status(400, &[]), 0).is_none());
         assert!(
             policy

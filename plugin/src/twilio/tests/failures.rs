@@ -159,7 +159,7 @@ fn transport_failures_have_their_own_kinds() {
         ),
         (TransportError::Timeout("after 30 s".into()), "timeout", 1),
         (TransportError::Connection("refused".into()), "transport", 4),
-        (TransportError::Other("broken".into()), "transport", 4),
+        (TransportError::Other("broken".into()), "transport", 1),
         (
             TransportError::Limit("50 requests per run".into()),
             "limit",

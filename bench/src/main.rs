@@ -1,0 +1,680 @@
+//! `twilio-bench`: the benchmark suite behind `scripts/bench.sh`.
+//!
+//! Measures, in one run on one machine: process cold start (real `twilio-host` binary, with and
+//! without the compiled-code cache), the cost of one fresh sandbox per run through `Host::run`
+//! against a native `mlua::Lua`, `twilio_send_sms` end to end against the loopback simulator
+//! next to a native keep-alive hyper client sending the identical request, the host's resident
+//! memory with 1, 100 and 1000 runs parked in a stalled request, and the component's size.
+//!
+//! Prints a table and one `BENCH <name> <value> <unit>` line per figure, and writes the same to
+//! `--out`. `twilio-bench park ...` is the child process of the memory measurement.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use twilio_host::simulated::tenant_for;
+use twilio_host::{Host, HostConfig, HostOptions, Limits};
+use twilio_sim::{Fault, FaultKind, SimAccount, SimConfig, Simulator};
+
+const SMS_SCRIPT: &str = r#"return app.integrations.twilio.twilio_send_sms({
+  to = "+15551234567", from = "+15559876543", body = "Benchmark message",
+}).sid"#;
+const PARK_SCRIPT: &str = "return app.integrations.twilio.twilio_get_account({}).status";
+const STALL: Duration = Duration::from_secs(600);
+const RSS_SIZES: [usize; 3] = [1, 100, 1000];
+
+/// Iteration counts; `--quick` divides them for a smoke run.
+#[derive(Clone, Copy)]
+struct Plan {
+    cold_runs: usize,
+    cold_nocache_runs: usize,
+    run_iterations: usize,
+    sms_c1: usize,
+    sms_c16_per_task: usize,
+}
+
+impl Plan {
+    fn full() -> Plan {
+        Plan {
+            cold_runs: 20,
+            cold_nocache_runs: 3,
+            run_iterations: 5000,
+            sms_c1: 1000,
+            sms_c16_per_task: 150,
+        }
+    }
+
+    fn quick() -> Plan {
+        Plan {
+            cold_runs: 3,
+            cold_nocache_runs: 1,
+            run_iterations: 300,
+            sms_c1: 100,
+            sms_c16_per_task: 10,
+        }
+    }
+}
+
+/// The figures, in the order they were measured.
+#[derive(Default)]
+struct Figures(Vec<(String, f64, &'static str)>);
+
+impl Figures {
+    fn add(&mut self, name: &str, value: f64, unit: &'static str) {
+        eprintln!("  {name} = {value:.2} {unit}");
+        self.0.push((name.to_string(), value, unit));
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("park") => return park(&args[1..]),
+        Some("loop") => return run_loop(&args[1..]),
+        _ => {}
+    }
+    let mut host_bin = None;
+    let mut out = PathBuf::from("target/bench/latest.txt");
+    let mut plan = Plan::full();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--host-bin" => host_bin = rest.next().map(PathBuf::from),
+            "--out" => out = rest.next().map(PathBuf::from).context("--out PATH")?,
+            "--quick" => plan = Plan::quick(),
+            other => bail!(
+                "unknown argument {other:?}; usage: twilio-bench [--host-bin PATH] [--out PATH] [--quick]"
+            ),
+        }
+    }
+    let host_bin = match host_bin {
+        Some(path) => path,
+        None => std::env::current_exe()?.with_file_name("twilio-host"),
+    };
+    ensure!(
+        host_bin.exists(),
+        "{} not found: build it with the same profile (scripts/bench.sh does)",
+        host_bin.display()
+    );
+    let work = out
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut figures = Figures::default();
+    let started = Instant::now();
+    runtime.block_on(suite(&host_bin, &work, plan, &mut figures))?;
+    let report = render(&figures, started.elapsed());
+    print!("{report}");
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&out, &report).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("written to {}", out.display());
+    Ok(())
+}
+
+async fn suite(
+    host_bin: &Path,
+    work: &Path,
+    plan: Plan,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    let cache = work.join("cache");
+    eprintln!("cold start (process spawn to result)...");
+    cold_start(host_bin, work, &cache, plan, figures)?;
+
+    let sim = Simulator::start(SimConfig::default()).await?;
+    let account = sim.accounts()[0].clone();
+    let host = Arc::new(Host::new(
+        host_config(&sim, &account, Limits::default()),
+        HostOptions {
+            max_concurrent_runs: 1000,
+            cache_dir: Some(cache.clone()),
+        },
+    )?);
+
+    eprintln!("fresh sandbox per run vs native Lua...");
+    per_run(&host, plan, figures).await?;
+
+    eprintln!("twilio_send_sms end to end...");
+    sms(&host, &sim, &account, plan, figures).await?;
+
+    eprintln!("resident memory with parked runs...");
+    drop(host);
+    rss(&sim, &account, figures).await?;
+
+    figures.add(
+        "component_kb",
+        twilio_host::PLUGIN_COMPONENT.len() as f64 / 1024.0,
+        "KiB",
+    );
+    Ok(())
+}
+
+fn host_config(sim: &Simulator, account: &SimAccount, limits: Limits) -> HostConfig {
+    let tenant = tenant_for(
+        sim,
+        "default",
+        std::slice::from_ref(account),
+        &["default"],
+        limits,
+    );
+    HostConfig {
+        tenants: BTreeMap::from([("default".to_string(), tenant)]),
+    }
+}
+
+// ---- cold start -------------------------------------------------------------------------------
+
+fn cold_start(
+    host_bin: &Path,
+    work: &Path,
+    cache: &Path,
+    plan: Plan,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    // A config file, so no simulator is started: endpoints that are never contacted.
+    let account = SimAccount::test_default();
+    let config = work.join("cold.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[endpoints]\napi = \"http://127.0.0.1:9\"\nlookups = \"http://127.0.0.1:9\"\n\n\
+             [tenants.default.accounts.default]\naccount_sid = \"{}\"\nauth_token_env = \"BENCH_TWILIO_TOKEN\"\n",
+            account.account_sid
+        ),
+    )?;
+    let once = |cache_dir: &Path| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let output = Command::new(host_bin)
+            .args(["run", "--config"])
+            .arg(&config)
+            .args(["-e", "return 1"])
+            .env("TWILIO_HOST_CACHE_DIR", cache_dir)
+            .env("BENCH_TWILIO_TOKEN", &account.auth_token)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()?;
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        ensure!(
+            output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "1",
+            "twilio-host run failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(elapsed)
+    };
+    // The first run fills the cache.
+    once(cache)?;
+    let mut warm = Vec::new();
+    for _ in 0..plan.cold_runs {
+        warm.push(once(cache)?);
+    }
+    let mut cold = Vec::new();
+    for index in 0..plan.cold_nocache_runs {
+        let empty = work.join(format!("empty-cache-{index}"));
+        std::fs::create_dir_all(&empty)?;
+        cold.push(once(&empty)?);
+    }
+    figures.add("cold_start_ms", percentile(&mut warm, 50.0), "ms");
+    figures.add("cold_start_nocache_ms", percentile(&mut cold, 50.0), "ms");
+    Ok(())
+}
+
+// ---- per run ----------------------------------------------------------------------------------
+
+async fn per_run(host: &Host, plan: Plan, figures: &mut Figures) -> anyhow::Result<()> {
+    for _ in 0..plan.run_iterations / 10 {
+        expect_ok(host.run("default", "return 1").await?)?;
+    }
+    let mut times = Vec::with_capacity(plan.run_iterations);
+    for _ in 0..plan.run_iterations {
+        let started = Instant::now();
+        let report = host.run("default", "return 1").await?;
+        times.push(started.elapsed().as_secs_f64() * 1e6);
+        expect_ok(report)?;
+    }
+    let run_p50 = percentile(&mut times, 50.0);
+    figures.add("run_p50_us", run_p50, "us");
+    figures.add("run_p99_us", percentile(&mut times, 99.0), "us");
+
+    let native = time_each(plan.run_iterations, || {
+        let lua = mlua::Lua::new();
+        let value: i64 = lua.load("return 1").eval().expect("native Lua runs");
+        assert_eq!(value, 1);
+    });
+    let native_p50 = percentile(&mut native.clone(), 50.0);
+    figures.add("native_lua_p50_us", native_p50, "us");
+    figures.add("run_vs_native", run_p50 / native_p50, "x");
+
+    // For the profile: the plugin's own work (restricted sandbox + Twilio namespace + run +
+    // JSON result) compiled natively, without wasm.
+    let sandbox = time_each(plan.run_iterations, || {
+        let outcome = twilio_plugin::runner::run(
+            "return 1",
+            twilio_plugin::sandbox::Limits {
+                memory_bytes: 64 << 20,
+                instructions: 500_000_000,
+            },
+            |lua| {
+                twilio_plugin::twilio::install(
+                    lua,
+                    vec![twilio_plugin::account::Account {
+                        name: "default".into(),
+                        account_sid: "AC00000000000000000000000000000000".into(),
+                        api_base_url: "http://127.0.0.1:9".into(),
+                        lookups_base_url: "http://127.0.0.1:9".into(),
+                    }],
+                    Rc::new(NoTransport),
+                    twilio_plugin::twilio::retry::RetryPolicy::standard(),
+                )
+            },
+        );
+        assert_eq!(outcome.outcome.as_deref(), Ok("1"));
+    });
+    figures.add(
+        "native_sandbox_p50_us",
+        percentile(&mut sandbox.clone(), 50.0),
+        "us",
+    );
+    Ok(())
+}
+
+struct NoTransport;
+
+impl twilio_plugin::transport::Transport for NoTransport {
+    fn send(
+        &self,
+        _request: &twilio_plugin::transport::HttpRequest,
+    ) -> Result<twilio_plugin::transport::HttpResponse, twilio_plugin::transport::TransportError>
+    {
+        Err(twilio_plugin::transport::TransportError::Other(
+            "no network in this benchmark".into(),
+        ))
+    }
+}
+
+fn time_each(iterations: usize, mut body: impl FnMut()) -> Vec<f64> {
+    for _ in 0..iterations / 10 {
+        body();
+    }
+    (0..iterations)
+        .map(|_| {
+            let started = Instant::now();
+            body();
+            started.elapsed().as_secs_f64() * 1e6
+        })
+        .collect()
+}
+
+fn expect_ok(report: twilio_host::RunReport) -> anyhow::Result<serde_json::Value> {
+    match report.outcome {
+        Ok(value) => Ok(value),
+        Err(error) => bail!("the benchmark script failed: {error:?}"),
+    }
+}
+
+// ---- SMS end to end ---------------------------------------------------------------------------
+
+/// Latencies (us) and requests per second of `total` operations at `concurrency`.
+async fn drive<F, Fut>(concurrency: usize, per_task: usize, op: F) -> anyhow::Result<(f64, f64)>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let op = Arc::new(op);
+    // Warm up (connections, caches) outside the measurement.
+    for _ in 0..concurrency.max(10) {
+        op().await?;
+    }
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let op = Arc::clone(&op);
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(per_task);
+                for _ in 0..per_task {
+                    let begun = Instant::now();
+                    op().await?;
+                    times.push(begun.elapsed().as_secs_f64() * 1e6);
+                }
+                anyhow::Ok(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for task in tasks {
+        times.extend(task.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rps = times.len() as f64 / elapsed;
+    Ok((percentile(&mut times, 50.0), rps))
+}
+
+async fn sms(
+    host: &Arc<Host>,
+    sim: &Simulator,
+    account: &SimAccount,
+    plan: Plan,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    // The request the plugin sends, as the simulator saw it: the native client sends the same.
+    sim.clear_requests();
+    let sid = expect_ok(host.run("default", SMS_SCRIPT).await?)?;
+    ensure!(
+        sid.as_str().is_some_and(|s| s.starts_with("SM")),
+        "unexpected: {sid}"
+    );
+    let recorded = sim
+        .requests()
+        .pop()
+        .context("the simulator saw the request")?;
+    ensure!(recorded.status == 201, "status {}", recorded.status);
+    let mut body = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in &recorded.form {
+        body.append_pair(key, value);
+    }
+    let body = Bytes::from(body.finish());
+    let url: http::Uri = format!("{}{}", sim.api_url(), recorded.path).parse()?;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &recorded.headers {
+        if matches!(name.as_str(), "host" | "content-length") {
+            continue;
+        }
+        headers.append(
+            http::HeaderName::from_bytes(name.as_bytes())?,
+            http::HeaderValue::from_str(value)?,
+        );
+    }
+    ensure!(
+        headers.contains_key(http::header::AUTHORIZATION),
+        "the recorded request carries Basic auth"
+    );
+    let _ = account;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(connector);
+    let native = {
+        let client = client.clone();
+        move || {
+            let client = client.clone();
+            let mut request = http::Request::post(url.clone())
+                .body(Full::new(body.clone()))
+                .expect("valid request");
+            *request.headers_mut() = headers.clone();
+            async move {
+                let response = client.request(request).await?;
+                let status = response.status();
+                let bytes = response.into_body().collect().await?.to_bytes();
+                ensure!(status.as_u16() == 201, "native status {status}");
+                let json: serde_json::Value = serde_json::from_slice(&bytes)?;
+                ensure!(json["sid"].as_str().is_some_and(|s| s.starts_with("SM")));
+                Ok(())
+            }
+        }
+    };
+    let plugin = {
+        let host = Arc::clone(host);
+        move || {
+            let host = Arc::clone(&host);
+            async move {
+                expect_ok(host.run("default", SMS_SCRIPT).await?)?;
+                Ok(())
+            }
+        }
+    };
+    for (concurrency, per_task) in [(1, plan.sms_c1), (16, plan.sms_c16_per_task)] {
+        let (p50, rps) = drive(concurrency, per_task, plugin.clone()).await?;
+        let (native_p50, native_rps) = drive(concurrency, per_task, native.clone()).await?;
+        figures.add(&format!("sms_e2e_p50_us_c{concurrency}"), p50, "us");
+        figures.add(&format!("sms_e2e_rps_c{concurrency}"), rps, "req/s");
+        figures.add(
+            &format!("native_sms_e2e_p50_us_c{concurrency}"),
+            native_p50,
+            "us",
+        );
+        figures.add(
+            &format!("native_sms_e2e_rps_c{concurrency}"),
+            native_rps,
+            "req/s",
+        );
+        // Time per request: latency at c1, 1/throughput at c16 (all cores busy, so latency is
+        // queueing and throughput is what counts).
+        let ratio = if concurrency == 1 {
+            p50 / native_p50
+        } else {
+            native_rps / rps
+        };
+        figures.add(&format!("sms_e2e_ratio_c{concurrency}"), ratio, "x");
+    }
+    sim.clear_requests();
+    Ok(())
+}
+
+// ---- resident memory --------------------------------------------------------------------------
+
+async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> anyhow::Result<()> {
+    let me = std::env::current_exe()?;
+    let mut rss = BTreeMap::new();
+    for n in RSS_SIZES {
+        sim.clear_faults();
+        sim.inject(Fault {
+            method: Some("GET".into()),
+            path_contains: format!("/Accounts/{}.json", account.account_sid),
+            times: u32::try_from(n)?,
+            kind: FaultKind::StallBeforeResponse(STALL),
+        });
+        let before = sim.connection_count();
+        let mut child = Command::new(&me)
+            .arg("park")
+            .args([
+                sim.api_url(),
+                sim.lookups_url(),
+                account.account_sid.clone(),
+                account.auth_token.clone(),
+                n.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let parked = loop {
+            if sim.connection_count() >= before + n as u64 {
+                break true;
+            }
+            if Instant::now() > deadline || child.try_wait()?.is_some() {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // Let every run reach its wait, then read the host's resident set.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let kb = vm_rss_kb(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        ensure!(parked, "{n} runs did not all reach the simulator");
+        let kb = kb?;
+        rss.insert(n, kb);
+        figures.add(&format!("rss_mb_idle_{n}"), kb / 1024.0, "MiB");
+    }
+    sim.clear_faults();
+    figures.add("per_run_kb", (rss[&1000] - rss[&1]) / 999.0, "KiB");
+    Ok(())
+}
+
+fn vm_rss_kb(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("VmRSS value")?
+        .parse()?)
+}
+
+/// The child of the memory measurement: a host with `n` runs, each parked in a request the
+/// simulator stalls. Runs until killed.
+fn park(args: &[String]) -> anyhow::Result<()> {
+    let [api, lookups, sid, token, n] = args else {
+        bail!("usage: twilio-bench park API_URL LOOKUPS_URL ACCOUNT_SID AUTH_TOKEN N");
+    };
+    let n: usize = n.parse()?;
+    let limits = Limits {
+        http_timeout: Duration::from_secs(300),
+        wall: Duration::from_secs(600),
+        max_retries: 0,
+        ..Limits::default()
+    };
+    let tenant = twilio_host::TenantConfig {
+        name: "default".into(),
+        accounts: vec![twilio_host::AccountConfig {
+            name: "default".into(),
+            account_sid: sid.clone(),
+            subaccounts: Vec::new(),
+            credential: twilio_host::credential::Credential::AuthToken(
+                twilio_host::secret::Secret::new(token.clone()),
+            ),
+            api_base_url: api.clone(),
+            lookups_base_url: lookups.clone(),
+        }],
+        limits,
+        api_token_sha256: None,
+    };
+    let config = HostConfig {
+        tenants: BTreeMap::from([("default".to_string(), tenant)]),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let host = Arc::new(Host::new(
+            config,
+            HostOptions {
+                max_concurrent_runs: 1000,
+                ..HostOptions::default()
+            },
+        )?);
+        let runs: Vec<_> = (0..n)
+            .map(|_| {
+                let host = Arc::clone(&host);
+                tokio::spawn(async move { host.run("default", PARK_SCRIPT).await })
+            })
+            .collect();
+        for run in runs {
+            let _ = run.await;
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// `twilio-bench loop N [SCRIPT]`: N runs through `Host::run` and nothing else, to profile
+/// (`perf record`, `valgrind --tool=callgrind`).
+fn run_loop(args: &[String]) -> anyhow::Result<()> {
+    let n: usize = args.first().map_or(Ok(10_000), |n| n.parse())?;
+    let script = args.get(1).map_or("return 1", String::as_str);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let sim = Simulator::start(SimConfig::default()).await?;
+        let account = sim.accounts()[0].clone();
+        let host = Host::new(
+            host_config(&sim, &account, Limits::default()),
+            HostOptions::default(),
+        )?;
+        let started = Instant::now();
+        for _ in 0..n {
+            expect_ok(host.run("default", script).await?)?;
+        }
+        eprintln!(
+            "{n} runs, {:.1} us each",
+            started.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
+        anyhow::Ok(())
+    })
+}
+
+// ---- output -----------------------------------------------------------------------------------
+
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
+    values[rank.min(values.len() - 1)]
+}
+
+/// The issue's targets: figure and upper bound.
+const TARGETS: [(&str, f64); 6] = [
+    ("run_vs_native", 1.0),
+    ("run_p99_us", 150.0),
+    ("cold_start_ms", 20.0),
+    ("sms_e2e_ratio_c16", 1.15),
+    ("per_run_kb", 1024.0),
+    ("component_kb", 1024.0),
+];
+
+fn render(figures: &Figures, took: Duration) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "twilio-bench: {cores} cores, {cpu}; suite took {:.0} s",
+        took.as_secs_f64()
+    );
+    let _ = writeln!(
+        text,
+        "{:<28} {:>12}  {:<6} target",
+        "figure", "value", "unit"
+    );
+    for (name, value, unit) in &figures.0 {
+        let target = TARGETS
+            .iter()
+            .find(|(t, _)| t == name)
+            .map(|(_, bound)| {
+                let met = *value <= *bound;
+                format!("<= {bound} {}", if met { "met" } else { "MISSED" })
+            })
+            .unwrap_or_default();
+        let _ = writeln!(text, "{name:<28} {value:>12.2}  {unit:<6} {target}");
+    }
+    for (name, value, unit) in &figures.0 {
+        let _ = writeln!(text, "BENCH {name} {value:.2} {unit}");
+    }
+    let _ = writeln!(
+        text,
+        "BENCH machine_cores {cores} count\nBENCH_MACHINE {cpu}; nproc {cores}"
+    );
+    text
+}
