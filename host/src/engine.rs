@@ -40,7 +40,12 @@ pub fn build_engine(pool: PoolSize) -> wasmtime::Result<Engine> {
         .total_tables(runs.saturating_mul(8))
         .total_stacks(runs)
         .total_gc_heaps(runs)
-        .max_memory_size(usize::try_from(pool.max_memory_bytes).unwrap_or(usize::MAX));
+        .max_memory_size(usize::try_from(pool.max_memory_bytes).unwrap_or(usize::MAX))
+        // Reset the first pages of a slot's memory and tables with a memset and keep them
+        // mapped, rather than unmapping them and taking page faults on the next run (measured:
+        // `run_p50_us` 112 -> 72, no change in idle RSS; 1 MiB does not cover the heap).
+        .linear_memory_keep_resident(2 << 20)
+        .table_keep_resident(1 << 20);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     Engine::new(&config)
 }

@@ -50,7 +50,8 @@ impl Guest for Plugin {
             })
             .collect();
         let install = |lua: &mlua::Lua| {
-            crate::twilio::install(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
+            // Prepares the namespace too when the sandbox was not prepared before the snapshot.
+            crate::twilio::bind_run(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
         };
         match PREPARED.with(|prepared| prepared.borrow_mut().take()) {
             Some(sandbox) => runner::run_in(sandbox, &script, limits, install),
@@ -72,7 +73,11 @@ impl Guest for Plugin {
 
     fn prepare() {
         // A failure here only means the first run builds its sandbox itself.
-        if let Ok(sandbox) = Sandbox::prepare(Rc::new(HostOutput)) {
+        let prepared = Sandbox::prepare(Rc::new(HostOutput)).and_then(|sandbox| {
+            crate::twilio::prepare_namespace(&sandbox.lua)?;
+            Ok(sandbox)
+        });
+        if let Ok(sandbox) = prepared {
             PREPARED.with(|prepared| *prepared.borrow_mut() = Some(sandbox));
         }
     }

@@ -30,13 +30,31 @@ use crate::account::Account;
 use crate::transport::Transport;
 
 /// Installs the global `app` with `app.integrations.twilio` for `accounts`, sending requests
-/// through `transport` and retrying as `retry` says.
+/// through `transport` and retrying as `retry` says: [`prepare_namespace`] and [`bind_run`] in
+/// one go.
 pub fn install(
     lua: &Lua,
     accounts: Vec<Account>,
     transport: Rc<dyn Transport>,
     retry: retry::RetryPolicy,
 ) -> mlua::Result<()> {
-    let client = client::Client::new(transport, retry);
-    namespace::install(lua, accounts, client)
+    prepare_namespace(lua)?;
+    bind_run(lua, accounts, transport, retry)
+}
+
+/// Installs the part of `app.integrations.twilio` that is the same for every run (the tables,
+/// metatables, `help` and the Lua glue), so that it can be built before the snapshot.
+pub fn prepare_namespace(lua: &Lua) -> mlua::Result<()> {
+    namespace::prepare(lua)
+}
+
+/// Binds the run's `accounts`, `transport` and `retry` policy to the namespace (preparing it
+/// first if [`prepare_namespace`] was not called on `lua`).
+pub fn bind_run(
+    lua: &Lua,
+    accounts: Vec<Account>,
+    transport: Rc<dyn Transport>,
+    retry: retry::RetryPolicy,
+) -> mlua::Result<()> {
+    namespace::bind(lua, accounts, client::Client::new(transport, retry))
 }

@@ -5,7 +5,15 @@
 //! Every table is an empty proxy whose metatable resolves names, refuses writes, protects
 //! itself and describes itself with `__tostring`. Rust callbacks cannot raise a table, so each
 //! one returns `nil, err` and a small Lua wrapper raises `err` at the caller's level.
+//!
+//! The namespace is built in two steps so that the part every run shares can be built once,
+//! before the component is snapshotted: [`prepare`] creates the tables, metatables, `help` and
+//! the Lua glue, all independent of the run; [`bind`] then gives them the run's accounts and
+//! client through a per-run slot the callbacks read. An account's namespace and its functions
+//! are created the first time the script reaches them and kept for the rest of the run, so a
+//! name always resolves to the same value.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
@@ -40,59 +48,295 @@ const DEFAULT: &str = "default";
 /// What a name in a namespace resolves to, or why it does not.
 type Resolved = Result<Value, String>;
 
-/// Installs the global `app` with `app.integrations.twilio` for `accounts`.
+/// Installs the global `app` with `app.integrations.twilio` for `accounts`: [`prepare`] and
+/// [`bind`] in one go.
 pub fn install(lua: &Lua, accounts: Vec<Account>, client: Client) -> mlua::Result<()> {
-    check_names(&accounts)?;
+    prepare(lua)?;
+    bind(lua, accounts, client)
+}
+
+/// Installs the global `app` with the run-independent part of `app.integrations.twilio`; the
+/// namespace resolves nothing until [`bind`] gives it a run's accounts and client.
+pub fn prepare(lua: &Lua) -> mlua::Result<()> {
     let builder = Builder {
         lua,
         raising: lua.load(RAISING).set_name("=twilio").into_function()?,
     };
-    let client = Rc::new(client);
     let help = builder.help()?;
-    let account_names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
-    let mut namespaces = Vec::new();
-    for account in accounts {
-        let functions = builder.functions(&client, Rc::new(account.clone()))?;
-        let proxy = builder.account_namespace(&account.name, functions.clone(), help.clone())?;
-        namespaces.push((account.name, proxy, functions));
-    }
-    let default = namespaces
-        .iter()
-        .position(|(name, ..)| name == DEFAULT)
-        .or_else(|| (namespaces.len() == 1).then_some(0));
-    let root = builder.proxy(ROOT, root_text(&account_names), move |key| {
-        if key == "help" {
-            return Ok(Value::Function(help.clone()));
-        }
-        if let Some((_, proxy, _)) = namespaces.iter().find(|(name, ..)| name == key) {
-            return Ok(Value::Table(proxy.clone()));
-        }
-        let is_function = spec::find(key).is_some();
-        if key == DEFAULT || is_function {
-            let Some((_, proxy, functions)) = default.map(|i| &namespaces[i]) else {
-                return Err(no_default(key, &account_names));
-            };
-            return Ok(if is_function {
-                functions.raw_get(key).unwrap_or(Value::Nil)
-            } else {
-                Value::Table(proxy.clone())
-            });
-        }
-        let mut candidates: Vec<&str> = account_names.iter().map(String::as_str).collect();
-        for name in spec::names() {
-            candidates.push(name);
-        }
-        Err(format!(
-            "no account or function named {}{}; accounts: {}; functions: {}",
-            rules::quote(key),
-            hint(key, &candidates),
-            list(&account_names),
+    let account_index = builder.raising(|lua, (proxy, key): (Value, Value)| {
+        let Some((index, path)) = account_of(lua, &proxy)? else {
+            return Err(unbound());
+        };
+        let Some(name) = key_name(&key) else {
+            return Ok(Err(not_a_name(&path, &key)));
+        };
+        let resolved: Resolved = if name == "help" {
+            Ok(Value::Function(shared(lua)?.help.clone()))
+        } else if let Some(spec) = spec::find(&name) {
+            Ok(Value::Function(account_function(lua, index, spec)?))
+        } else {
+            let names: Vec<&str> = spec::names().collect();
+            Err(format!(
+                "no function named {}{}; functions: {}",
+                rules::quote(&name),
+                hint(&name, &names),
+                names.join(", ")
+            ))
+        };
+        Ok(resolved.map_err(|reason| ApiError::namespace(&path, &name, &reason)))
+    })?;
+    let account_newindex = builder.raising(|lua, (proxy, key): (Value, Value)| {
+        let Some((_, path)) = account_of(lua, &proxy)? else {
+            return Err(unbound());
+        };
+        Ok(Err(read_only(&path, &key)))
+    })?;
+    let account_tostring = lua.create_function(|lua, proxy: Value| {
+        let Some((_, path)) = account_of(lua, &proxy)? else {
+            return Err(unbound());
+        };
+        let name = &path[ROOT.len() + 1..];
+        Ok(format!(
+            "{path}: the Twilio API as the account \"{name}\". Functions: {}. Help: {path}.help() returns the whole reference, {path}.help(\"twilio_send_sms\") one function's section.",
             spec::names().collect::<Vec<_>>().join(", ")
         ))
     })?;
+    lua.set_app_data(Shared {
+        raising: builder.raising.clone(),
+        help,
+        account_index,
+        account_newindex,
+        account_tostring,
+        binding: RefCell::new(None),
+    });
+    let root = builder.proxy(
+        ROOT,
+        |lua| {
+            let shared = shared(lua)?;
+            let binding = shared.binding.borrow();
+            let binding = binding.as_ref().ok_or_else(unbound)?;
+            Ok(root_text(&binding.names))
+        },
+        |lua, key| {
+            let (help, names, default) = {
+                let shared = shared(lua)?;
+                let binding = shared.binding.borrow();
+                let binding = binding.as_ref().ok_or_else(unbound)?;
+                (shared.help.clone(), binding.names.clone(), binding.default)
+            };
+            if key == "help" {
+                return Ok(Ok(Value::Function(help)));
+            }
+            if let Some(index) = names.iter().position(|name| name == key) {
+                return account_proxy(lua, index).map(|proxy| Ok(Value::Table(proxy)));
+            }
+            let function = spec::find(key);
+            if key == DEFAULT || function.is_some() {
+                let Some(index) = default else {
+                    return Ok(Err(no_default(key, &names)));
+                };
+                return Ok(Ok(match function {
+                    Some(spec) => Value::Function(account_function(lua, index, spec)?),
+                    None => Value::Table(account_proxy(lua, index)?),
+                }));
+            }
+            let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+            for name in spec::names() {
+                candidates.push(name);
+            }
+            Ok(Err(format!(
+                "no account or function named {}{}; accounts: {}; functions: {}",
+                rules::quote(key),
+                hint(key, &candidates),
+                list(&names),
+                spec::names().collect::<Vec<_>>().join(", ")
+            )))
+        },
+    )?;
     let integrations = builder.fixed("app.integrations", "twilio", root)?;
     let app = builder.fixed("app", "integrations", integrations)?;
     lua.globals().set("app", app)
+}
+
+/// Gives the namespace [`prepare`]d in `lua` the run's `accounts` and `client` (preparing it
+/// first if it is not).
+pub fn bind(lua: &Lua, accounts: Vec<Account>, client: Client) -> mlua::Result<()> {
+    check_names(&accounts)?;
+    if lua.app_data_ref::<Shared>().is_none() {
+        prepare(lua)?;
+    }
+    let names: Vec<String> = accounts.iter().map(|a| a.name.clone()).collect();
+    let default = names
+        .iter()
+        .position(|name| name == DEFAULT)
+        .or_else(|| (names.len() == 1).then_some(0));
+    let binding = Binding {
+        proxies: vec![None; accounts.len()],
+        functions: vec![vec![None; spec::FUNCTIONS.len()]; accounts.len()],
+        accounts: accounts.into_iter().map(Rc::new).collect(),
+        names,
+        default,
+        client: Rc::new(client),
+    };
+    *shared(lua)?.binding.borrow_mut() = Some(binding);
+    Ok(())
+}
+
+/// What [`prepare`] builds once and the callbacks share, with the run's [`Binding`].
+struct Shared {
+    raising: Function,
+    help: Function,
+    account_index: Function,
+    account_newindex: Function,
+    account_tostring: Function,
+    binding: RefCell<Option<Binding>>,
+}
+
+/// The run's accounts and client, and the account namespaces and functions created so far.
+struct Binding {
+    accounts: Vec<Rc<Account>>,
+    names: Vec<String>,
+    default: Option<usize>,
+    client: Rc<Client>,
+    proxies: Vec<Option<Table>>,
+    functions: Vec<Vec<Option<Function>>>,
+}
+
+fn shared(lua: &Lua) -> mlua::Result<mlua::AppDataRef<'_, Shared>> {
+    lua.app_data_ref::<Shared>().ok_or_else(unbound)
+}
+
+fn unbound() -> mlua::Error {
+    mlua::Error::runtime("the Twilio namespace is not set up for this run")
+}
+
+/// The index and path of the account namespace `proxy`, if it is one.
+fn account_of(lua: &Lua, proxy: &Value) -> mlua::Result<Option<(usize, String)>> {
+    let Value::Table(proxy) = proxy else {
+        return Ok(None);
+    };
+    let shared = shared(lua)?;
+    let binding = shared.binding.borrow();
+    let Some(binding) = binding.as_ref() else {
+        return Ok(None);
+    };
+    Ok(binding
+        .proxies
+        .iter()
+        .position(|candidate| candidate.as_ref() == Some(proxy))
+        .map(|index| (index, format!("{ROOT}.{}", binding.names[index]))))
+}
+
+/// `app.integrations.twilio.<account>`, created on first use.
+fn account_proxy(lua: &Lua, index: usize) -> mlua::Result<Table> {
+    let (index_function, newindex, tostring, name) = {
+        let shared = shared(lua)?;
+        let binding = shared.binding.borrow();
+        let binding = binding.as_ref().ok_or_else(unbound)?;
+        if let Some(proxy) = &binding.proxies[index] {
+            return Ok(proxy.clone());
+        }
+        (
+            shared.account_index.clone(),
+            shared.account_newindex.clone(),
+            shared.account_tostring.clone(),
+            binding.names[index].clone(),
+        )
+    };
+    let metatable = lua.create_table()?;
+    metatable.raw_set("__index", index_function)?;
+    metatable.raw_set("__newindex", newindex)?;
+    metatable.raw_set("__tostring", tostring)?;
+    metatable.raw_set("__metatable", format!("{ROOT}.{name} is read-only"))?;
+    let proxy = lua.create_table()?;
+    proxy.set_metatable(Some(metatable))?;
+    let shared = shared(lua)?;
+    let mut binding = shared.binding.borrow_mut();
+    let binding = binding.as_mut().ok_or_else(unbound)?;
+    binding.proxies[index] = Some(proxy.clone());
+    Ok(proxy)
+}
+
+/// `spec`'s function bound to the account at `index`, created on first use.
+fn account_function(
+    lua: &Lua,
+    index: usize,
+    spec: &'static FunctionSpec,
+) -> mlua::Result<Function> {
+    let slot = spec::FUNCTIONS
+        .iter()
+        .position(|candidate| std::ptr::eq(candidate, spec))
+        .expect("a spec from FUNCTIONS");
+    let (raising, client, account) = {
+        let shared = shared(lua)?;
+        let binding = shared.binding.borrow();
+        let binding = binding.as_ref().ok_or_else(unbound)?;
+        if let Some(function) = &binding.functions[index][slot] {
+            return Ok(function.clone());
+        }
+        (
+            shared.raising.clone(),
+            Rc::clone(&binding.client),
+            Rc::clone(&binding.accounts[index]),
+        )
+    };
+    let function = raising_function(lua, &raising, move |lua, arguments: MultiValue| {
+        let checked = match args::read(spec, arguments) {
+            Ok(checked) => checked,
+            Err(error) => return Ok(Err(error)),
+        };
+        match client.call(spec, &account, &checked) {
+            Ok(result) => json::to_lua(lua, &result).map(Ok),
+            Err(error) => Ok(Err(error)),
+        }
+    })?;
+    let shared = shared(lua)?;
+    let mut binding = shared.binding.borrow_mut();
+    let binding = binding.as_mut().ok_or_else(unbound)?;
+    binding.functions[index][slot] = Some(function.clone());
+    Ok(function)
+}
+
+/// A Lua function that runs `callback` and raises the error table it returns, via `raising`.
+fn raising_function<A, F>(lua: &Lua, raising: &Function, callback: F) -> mlua::Result<Function>
+where
+    A: mlua::FromLuaMulti,
+    F: Fn(&Lua, A) -> mlua::Result<Result<Value, ApiError>> + 'static,
+{
+    let rust = lua.create_function(move |lua, args: A| {
+        Ok(match callback(lua, args)? {
+            Ok(value) => Ok(value),
+            Err(error) => Err(error.to_lua(lua)?),
+        })
+    })?;
+    raising.call(rust)
+}
+
+/// The name `key` stands for, when it is a string.
+fn key_name(key: &Value) -> Option<String> {
+    match key {
+        Value::String(s) => Some(s.to_string_lossy()),
+        _ => None,
+    }
+}
+
+/// The error for indexing `path` with a key that is not a string.
+fn not_a_name(path: &str, key: &Value) -> ApiError {
+    let reason = format!("names are strings, not {}", rules::a(key.type_name()));
+    ApiError::namespace(path, "name", &reason)
+}
+
+/// The error for assigning `key` in `path`.
+fn read_only(path: &str, key: &Value) -> ApiError {
+    let name = match key {
+        Value::String(s) => s.to_string_lossy(),
+        _ => "name".to_owned(),
+    };
+    let reason = format!(
+        "cannot assign {}: the namespace is read-only",
+        rules::quote(&name)
+    );
+    ApiError::namespace(path, &name, &reason)
 }
 
 /// Refuses account names a script could not reach or that would shadow a function or `help`.
@@ -169,7 +413,7 @@ fn root_text(accounts: &[String]) -> String {
     )
 }
 
-/// Creates the functions and proxies of the namespace.
+/// Creates the run-independent functions and proxies of the namespace.
 struct Builder<'a> {
     lua: &'a Lua,
     raising: Function,
@@ -182,35 +426,7 @@ impl Builder<'_> {
         A: mlua::FromLuaMulti,
         F: Fn(&Lua, A) -> mlua::Result<Result<Value, ApiError>> + 'static,
     {
-        let rust = self.lua.create_function(move |lua, args: A| {
-            Ok(match callback(lua, args)? {
-                Ok(value) => Ok(value),
-                Err(error) => Err(error.to_lua(lua)?),
-            })
-        })?;
-        self.raising.call(rust)
-    }
-
-    /// The 15 functions bound to `account`, in a plain table by name.
-    fn functions(&self, client: &Rc<Client>, account: Rc<Account>) -> mlua::Result<Table> {
-        let table = self.lua.create_table()?;
-        for spec in spec::FUNCTIONS {
-            let spec: &'static FunctionSpec = spec;
-            let client = Rc::clone(client);
-            let account = Rc::clone(&account);
-            let function = self.raising(move |lua, arguments: MultiValue| {
-                let checked = match args::read(spec, arguments) {
-                    Ok(checked) => checked,
-                    Err(error) => return Ok(Err(error)),
-                };
-                match client.call(spec, &account, &checked) {
-                    Ok(result) => json::to_lua(lua, &result).map(Ok),
-                    Err(error) => Ok(Err(error)),
-                }
-            })?;
-            table.raw_set(spec.name, function)?;
-        }
-        Ok(table)
+        raising_function(self.lua, &self.raising, callback)
     }
 
     /// `help()`: the reference; `help(name)`: one function's section.
@@ -252,90 +468,50 @@ impl Builder<'_> {
         })
     }
 
-    /// `app.integrations.twilio.<name>`.
-    fn account_namespace(
-        &self,
-        name: &str,
-        functions: Table,
-        help: Function,
-    ) -> mlua::Result<Table> {
-        let path = format!("{ROOT}.{name}");
-        let text = format!(
-            "{path}: the Twilio API as the account \"{name}\". Functions: {}. Help: {path}.help() returns the whole reference, {path}.help(\"twilio_send_sms\") one function's section.",
-            spec::names().collect::<Vec<_>>().join(", ")
-        );
-        self.proxy(&path, text, move |key| {
-            if key == "help" {
-                return Ok(Value::Function(help.clone()));
-            }
-            match functions.raw_get::<Value>(key) {
-                Ok(Value::Function(function)) => Ok(Value::Function(function)),
-                _ => {
-                    let names: Vec<&str> = spec::names().collect();
-                    Err(format!(
-                        "no function named {}{}; functions: {}",
-                        rules::quote(key),
-                        hint(key, &names),
-                        names.join(", ")
-                    ))
-                }
-            }
-        })
-    }
-
     /// A read-only table with one field.
     fn fixed(&self, path: &str, field: &'static str, value: Table) -> mlua::Result<Table> {
         let text = format!("{path}: has {field}; see {ROOT}.help()");
-        self.proxy(path, text, move |key| {
-            if key == field {
-                Ok(Value::Table(value.clone()))
-            } else {
-                Err(format!(
-                    "has no field {}; it has: {field}",
-                    rules::quote(key)
-                ))
-            }
-        })
+        self.proxy(
+            path,
+            move |_| Ok(text.clone()),
+            move |_, key| {
+                Ok(if key == field {
+                    Ok(Value::Table(value.clone()))
+                } else {
+                    Err(format!(
+                        "has no field {}; it has: {field}",
+                        rules::quote(key)
+                    ))
+                })
+            },
+        )
     }
 
     /// An empty table whose metatable resolves names with `resolve`, refuses writes, protects
-    /// itself and gives `text` to `tostring`.
+    /// itself and gives what `text` says to `tostring`.
     fn proxy(
         &self,
         path: &str,
-        text: String,
-        resolve: impl Fn(&str) -> Resolved + 'static,
+        text: impl Fn(&Lua) -> mlua::Result<String> + 'static,
+        resolve: impl Fn(&Lua, &str) -> mlua::Result<Resolved> + 'static,
     ) -> mlua::Result<Table> {
         let index_path = path.to_owned();
-        let index = self.raising(move |_, (_, key): (Value, Value)| {
-            let name = match &key {
-                Value::String(s) => s.to_string_lossy(),
-                other => {
-                    let reason = format!("names are strings, not {}", rules::a(other.type_name()));
-                    return Ok(Err(ApiError::namespace(&index_path, "name", &reason)));
-                }
+        let index = self.raising(move |lua, (_, key): (Value, Value)| {
+            let Some(name) = key_name(&key) else {
+                return Ok(Err(not_a_name(&index_path, &key)));
             };
-            Ok(resolve(&name).map_err(|reason| ApiError::namespace(&index_path, &name, &reason)))
+            Ok(resolve(lua, &name)?
+                .map_err(|reason| ApiError::namespace(&index_path, &name, &reason)))
         })?;
         let write_path = path.to_owned();
-        let newindex = self.raising(move |_, (_, key): (Value, Value)| {
-            let name = match &key {
-                Value::String(s) => s.to_string_lossy(),
-                _ => "name".to_owned(),
-            };
-            let reason = format!(
-                "cannot assign {}: the namespace is read-only",
-                rules::quote(&name)
-            );
-            Ok(Err(ApiError::namespace(&write_path, &name, &reason)))
-        })?;
+        let newindex =
+            self.raising(move |_, (_, key): (Value, Value)| Ok(Err(read_only(&write_path, &key))))?;
         let metatable = self.lua.create_table()?;
         metatable.raw_set("__index", index)?;
         metatable.raw_set("__newindex", newindex)?;
         metatable.raw_set(
             "__tostring",
-            self.lua
-                .create_function(move |_, _: Value| Ok(text.clone()))?,
+            self.lua.create_function(move |lua, _: Value| text(lua))?,
         )?;
         metatable.raw_set("__metatable", format!("{path} is read-only"))?;
         let proxy = self.lua.create_table()?;

@@ -16,8 +16,9 @@ use serde_json::{Value as Json, json};
 use super::client::Client;
 use super::retry::RetryPolicy;
 use crate::account::Account;
+use crate::output::{Buffer, Output};
 use crate::runner::{self, Failure, RunOutput};
-use crate::sandbox::Limits;
+use crate::sandbox::{Limits, Sandbox};
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 /// A 32-digit hex tail for SIDs.
@@ -132,10 +133,19 @@ fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Fake>) -> RunOutput 
         memory_bytes: 64 << 20,
         instructions: 100_000_000,
     };
-    runner::run(script, limits, |lua| {
+    // As the component runs: the namespace prepared with the sandbox (before the snapshot),
+    // the run's accounts and client bound late.
+    let buffer = Rc::new(Buffer::default());
+    let sandbox = Sandbox::prepare(Rc::clone(&buffer) as Rc<dyn Output>).expect("a sandbox");
+    super::namespace::prepare(&sandbox.lua).expect("a namespace");
+    let outcome = runner::run_in(sandbox, script, limits, |lua| {
         let client = Client::new(transport, quick_retries(Rc::default()));
-        super::namespace::install(lua, accounts, client)
-    })
+        super::namespace::bind(lua, accounts, client)
+    });
+    RunOutput {
+        printed: buffer.take(),
+        outcome,
+    }
 }
 
 /// Runs `script` with [`two_accounts`] over `fake` and returns its JSON result.
