@@ -43,11 +43,13 @@ pub fn load_component(
         return build(bytes).map(|(component, _)| component);
     };
     let path = dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
-    if let Ok(compiled) = std::fs::read(&path) {
+    if path.is_file() {
         // SAFETY: the file was written by `store` below from `Component::serialize` for an
         // engine with the same compatibility hash (it is in the file name), and wasmtime checks
-        // the header again. The cache directory belongs to the user running the host.
-        match unsafe { Component::deserialize(engine, &compiled) } {
+        // the header again. It is mapped, not read: `store` only ever replaces a cache file by
+        // renaming a new one over it, so a mapped file is never modified. The cache directory
+        // belongs to the user running the host.
+        match unsafe { Component::deserialize_file(engine, &path) } {
             Ok(component) => return Ok(component),
             Err(error) => {
                 tracing::warn!(path = %path.display(), %error, "ignoring unusable compiled-code cache entry")

@@ -1,9 +1,10 @@
 //! `twilio-host docs`: the agent reference, whole or one function's section, as the plugin
 //! component itself serves it.
 
-use twilio_host::{Host, HostConfig, HostOptions};
+use twilio_host::{Host, HostConfig};
 
 use super::EXIT_USAGE;
+use super::one_run_options;
 
 /// Arguments of `docs`.
 #[derive(Debug, clap::Args)]
@@ -14,7 +15,7 @@ pub struct DocsArgs {
 
 /// Prints the reference or a section.
 pub async fn docs(args: DocsArgs) -> u8 {
-    let text = match Host::new(HostConfig::default(), HostOptions::default()) {
+    let text = match Host::new(HostConfig::default(), one_run_options()) {
         Ok(host) => host.reference(args.function.as_deref()).await,
         Err(error) => Err(error),
     };

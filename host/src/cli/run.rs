@@ -4,8 +4,9 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use twilio_host::{Host, HostOptions, RunReport, ScriptError};
+use twilio_host::{Host, RunReport, ScriptError};
 
+use super::one_run_options;
 use super::setup::{self, Setup};
 use super::{ConfigArgs, EXIT_SCRIPT_FAILED, EXIT_USAGE};
 
@@ -48,7 +49,7 @@ pub async fn run(args: RunArgs) -> u8 {
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    let host = match Host::new(config, HostOptions::default()) {
+    let host = match Host::new(config, one_run_options()) {
         Ok(host) => host,
         Err(error) => {
             eprintln!("twilio-host: {error:#}");
