@@ -43,8 +43,8 @@ type SendFuture = Box<
 pub struct Egress {
     tenant: Arc<TenantConfig>,
     requests_made: u32,
-    /// The host's shared client; without one, the run gets a client of its own.
-    client: Option<EgressClient>,
+    /// The host's client, shared by all its runs so connections are reused across runs.
+    client: EgressClient,
 }
 
 /// What the policy decided for one request.
@@ -56,19 +56,13 @@ struct Authorized {
 }
 
 impl Egress {
-    /// The policy for one run of `tenant`.
-    pub fn new(tenant: Arc<TenantConfig>) -> Egress {
+    /// The policy for one run of `tenant`, sending through `client`.
+    pub fn new(tenant: Arc<TenantConfig>, client: EgressClient) -> Egress {
         Egress {
             tenant,
             requests_made: 0,
-            client: None,
+            client,
         }
-    }
-
-    /// Sends this run's requests through `client` (the host's, shared by all its runs, so
-    /// connections are reused across runs).
-    pub fn use_client(&mut self, client: EgressClient) {
-        self.client = Some(client);
     }
 
     /// How many requests this run has sent (or tried to).
@@ -226,12 +220,7 @@ impl WasiHttpHooks for Egress {
         let tenant = self.tenant.name.clone();
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let secrets: Vec<Bytes> = self
-            .tenant
-            .accounts
-            .iter()
-            .map(|a| Bytes::copy_from_slice(a.credential.secret().expose().as_bytes()))
-            .collect();
+        let secrets_of = Arc::clone(&self.tenant);
         let decision = self.authorize(request, options);
         let client = self.client.clone();
         Box::new(async move {
@@ -251,7 +240,12 @@ impl WasiHttpHooks for Egress {
                 }
             };
             let account = authorized.account.clone();
-            let client = client.unwrap_or_default();
+            // Borrowed from the tenant's `Secret`s for the scrub: never copied.
+            let secrets: Vec<&[u8]> = secrets_of
+                .accounts
+                .iter()
+                .map(|a| a.credential.secret().expose().as_bytes())
+                .collect();
             let result = exchange(&client, authorized, &secrets).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &result {
@@ -280,7 +274,7 @@ fn is_forbidden(name: &HeaderName) -> bool {
 async fn exchange(
     client: &EgressClient,
     authorized: Authorized,
-    secrets: &[Bytes],
+    secrets: &[&[u8]],
 ) -> Result<
     (
         Response<WasiBody>,
@@ -604,7 +598,7 @@ mod tests {
             (format!("{api}/2010-04-01/Accounts/{SID}.json"), None, false),
         ];
         for (url, account, allowed) in cases {
-            let mut egress = Egress::new(tenant(api));
+            let mut egress = Egress::new(tenant(api), EgressClient::new());
             let result = verdict(&mut egress, &url, account);
             assert_eq!(result.is_ok(), allowed, "{url} as {account:?}: {result:?}");
         }
@@ -614,7 +608,7 @@ mod tests {
     fn the_request_budget_counts_every_attempt() {
         let api = "https://api.twilio.com";
         let url = format!("{api}/2010-04-01/Accounts/{SID}.json");
-        let mut egress = Egress::new(tenant(api));
+        let mut egress = Egress::new(tenant(api), EgressClient::new());
         assert!(verdict(&mut egress, &url, Some("default")).is_ok());
         assert!(verdict(&mut egress, "https://evil.example/", Some("default")).is_err());
         assert_eq!(
@@ -627,7 +621,7 @@ mod tests {
     #[test]
     fn the_secret_goes_in_on_the_host_side_and_the_guest_cannot_set_it() {
         let api = "https://api.twilio.com";
-        let mut egress = Egress::new(tenant(api));
+        let mut egress = Egress::new(tenant(api), EgressClient::new());
         let mut guest = request(
             &format!("{api}/2010-04-01/Accounts/{SID}.json"),
             Some("default"),
@@ -652,7 +646,7 @@ mod tests {
     #[test]
     fn guest_timeouts_are_clamped_to_the_tenants() {
         let api = "https://api.twilio.com";
-        let mut egress = Egress::new(tenant(api));
+        let mut egress = Egress::new(tenant(api), EgressClient::new());
         let long = Some(Duration::from_secs(600));
         let options = RequestOptions {
             connect_timeout: long,
@@ -718,8 +712,7 @@ mod tests {
         let shared = EgressClient::new();
         for _ in 0..3 {
             // A new run: a new policy, the host's client.
-            let mut egress = Egress::new(tenant(&api));
-            egress.use_client(shared.clone());
+            let mut egress = Egress::new(tenant(&api), shared.clone());
             let sent = egress.send_request(
                 request(&url, Some("default")),
                 None,
@@ -744,7 +737,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let mut egress = Egress::new(tenant("https://api.twilio.com"));
+        let mut egress = Egress::new(tenant("https://api.twilio.com"), EgressClient::new());
         let guest = request(
             &format!("http://127.0.0.1:{port}/2010-04-01/Accounts/{SID}.json"),
             Some("default"),

@@ -99,11 +99,12 @@ impl Host {
             |state| state,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let http = EgressClient::new();
         let component = load_component(
             &engine,
             PLUGIN_COMPONENT,
             options.cache_dir.as_deref(),
-            |bytes| pre_initialise(&engine, &linker, bytes),
+            |bytes| pre_initialise(&engine, &linker, &http, bytes),
         )
         .map_err(|e| anyhow::anyhow!("compiling the plugin: {e}"))?;
         let instance_pre = linker
@@ -118,7 +119,7 @@ impl Host {
         let ticker = EpochTicker::start(&engine);
         Ok(Host {
             slots: Semaphore::new(options.max_concurrent_runs as usize),
-            http: EgressClient::new(),
+            http,
             engine,
             pre,
             tenants,
@@ -153,8 +154,8 @@ impl Host {
         let started = Instant::now();
         let limits = tenant.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let mut store = Store::new(&self.engine, RunState::new(Arc::clone(&tenant), cpu_ticks));
-        store.data_mut().egress.use_client(self.http.clone());
+        let state = RunState::new(Arc::clone(&tenant), cpu_ticks, self.http.clone());
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut context| {
@@ -206,7 +207,8 @@ impl Host {
     /// The agent reference as the plugin's `reference` export serves it: the whole text, or
     /// one function's section (`None` for an unknown function).
     pub async fn reference(&self, function: Option<&str>) -> anyhow::Result<Option<String>> {
-        let mut store = Store::new(&self.engine, RunState::new(no_tenant(), u64::MAX));
+        let state = RunState::new(no_tenant(), u64::MAX, self.http.clone());
+        let mut store = Store::new(&self.engine, state);
         store.set_epoch_deadline(u64::MAX);
         let plugin = self
             .pre
@@ -241,6 +243,7 @@ const PREPARE_EXPORT: &str = "twilio:lua/runner.prepare@0.1.0";
 fn pre_initialise(
     engine: &Engine,
     linker: &Linker<RunState>,
+    http: &EgressClient,
     bytes: &[u8],
 ) -> wasmtime::Result<Vec<u8>> {
     // `Host::new` may be called from inside an async runtime: run the async snapshot on a
@@ -252,7 +255,8 @@ fn pre_initialise(
                     .enable_all()
                     .build()?;
                 runtime.block_on(async {
-                    let mut store = Store::new(engine, RunState::new(no_tenant(), u64::MAX));
+                    let state = RunState::new(no_tenant(), u64::MAX, http.clone());
+                    let mut store = Store::new(engine, state);
                     store.set_epoch_deadline(u64::MAX);
                     let mut wizer = wasmtime_wizer::Wizer::new();
                     wizer.init_func(PREPARE_EXPORT).keep_init_func(true);

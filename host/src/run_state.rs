@@ -11,7 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::twilio::lua::accounts::{self, Account};
 use crate::bindings::twilio::lua::output;
 use crate::config::TenantConfig;
-use crate::egress::Egress;
+use crate::egress::{Egress, EgressClient};
 
 /// The data of one run's `Store`.
 pub struct RunState {
@@ -30,8 +30,8 @@ pub struct RunState {
 }
 
 impl RunState {
-    /// A fresh state for a run of `tenant`.
-    pub fn new(tenant: Arc<TenantConfig>, cpu_ticks: u64) -> RunState {
+    /// A fresh state for a run of `tenant`, sending requests through `client`.
+    pub fn new(tenant: Arc<TenantConfig>, cpu_ticks: u64, client: EgressClient) -> RunState {
         let accounts = tenant
             .accounts
             .iter()
@@ -47,7 +47,7 @@ impl RunState {
             wasi: WasiCtx::builder().build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            egress: Egress::new(tenant),
+            egress: Egress::new(tenant, client),
             memory,
             cpu_ticks_left: cpu_ticks,
             printed: String::new(),
