@@ -23,6 +23,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use twilio_host::config::{AccountSid, BaseUrl};
 use twilio_host::simulated::tenant_for;
 use twilio_host::{Host, HostConfig, HostOptions, Limits};
 use twilio_sim::{Fault, FaultKind, SimAccount, SimConfig, Simulator};
@@ -77,27 +78,72 @@ impl Figures {
     }
 }
 
+/// The benchmark suite of twilio-lua-wasm (run by `scripts/bench.sh`).
+#[derive(Debug, clap::Parser)]
+#[command(name = "twilio-bench")]
+struct Cli {
+    /// The `twilio-host` binary to measure cold start with; default: next to this one.
+    #[arg(long, value_name = "PATH")]
+    host_bin: Option<PathBuf>,
+    /// Where the report is written.
+    #[arg(long, value_name = "PATH", default_value = "target/bench/latest.txt")]
+    out: PathBuf,
+    /// A short smoke run instead of the full measurement.
+    #[arg(long)]
+    quick: bool,
+    #[command(subcommand)]
+    helper: Option<Helper>,
+}
+
+/// Helpers the suite runs as child processes, or a person runs to profile.
+#[derive(Debug, clap::Subcommand)]
+enum Helper {
+    /// The child of the memory measurement: a host with N runs, each parked in a request the
+    /// simulator stalls; the auth token comes from `TWILIO_BENCH_PARK_TOKEN`. Runs until killed.
+    Park {
+        /// The simulator's core API URL.
+        api: String,
+        /// The simulator's Lookup URL.
+        lookups: String,
+        /// The account SID.
+        account_sid: String,
+        /// How many runs to park.
+        runs: usize,
+    },
+    /// N runs through `Host::run` and nothing else, to profile (`perf record`,
+    /// `valgrind --tool=callgrind`).
+    Loop {
+        /// How many runs.
+        #[arg(default_value_t = 10_000)]
+        runs: usize,
+        /// The script each run runs.
+        #[arg(default_value = "return 1")]
+        script: String,
+    },
+}
+
+/// The variable the `park` child reads the account's auth token from (never argv).
+const PARK_TOKEN_VAR: &str = "TWILIO_BENCH_PARK_TOKEN";
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("park") => return park(&args[1..]),
-        Some("loop") => return run_loop(&args[1..]),
-        _ => {}
+    let cli = <Cli as clap::Parser>::parse();
+    match cli.helper {
+        Some(Helper::Park {
+            api,
+            lookups,
+            account_sid,
+            runs,
+        }) => return park(&api, &lookups, &account_sid, runs),
+        Some(Helper::Loop { runs, script }) => return run_loop(runs, &script),
+        None => {}
     }
-    let mut host_bin = None;
-    let mut out = PathBuf::from("target/bench/latest.txt");
-    let mut plan = Plan::full();
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--host-bin" => host_bin = rest.next().map(PathBuf::from),
-            "--out" => out = rest.next().map(PathBuf::from).context("--out PATH")?,
-            "--quick" => plan = Plan::quick(),
-            other => bail!(
-                "unknown argument {other:?}; usage: twilio-bench [--host-bin PATH] [--out PATH] [--quick]"
-            ),
-        }
-    }
+    let host_bin = cli.host_bin;
+    let out = cli.out;
+    let plan = if cli.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
     let host_bin = match host_bin {
         Some(path) => path,
         None => std::env::current_exe()?.with_file_name("twilio-host"),
@@ -268,23 +314,23 @@ async fn per_run(host: &Host, plan: Plan, figures: &mut Figures) -> anyhow::Resu
     // For the profile: the plugin's own work (restricted sandbox + Twilio namespace + run +
     // JSON result) compiled natively, without wasm.
     let sandbox = time_each(plan.run_iterations, || {
-        let outcome = twilio_plugin::runner::run(
+        let outcome = twilio_plugin::run_collecting_output(
             "return 1",
-            twilio_plugin::sandbox::Limits {
+            twilio_plugin::Limits {
                 memory_bytes: 64 << 20,
                 instructions: 500_000_000,
             },
             |lua| {
-                twilio_plugin::twilio::install(
+                twilio_plugin::bind(
                     lua,
-                    vec![twilio_plugin::account::Account {
+                    vec![twilio_plugin::Account {
                         name: "default".into(),
                         account_sid: "AC00000000000000000000000000000000".into(),
                         api_base_url: "http://127.0.0.1:9".into(),
                         lookups_base_url: "http://127.0.0.1:9".into(),
                     }],
                     Rc::new(NoTransport),
-                    twilio_plugin::twilio::retry::RetryPolicy::standard(),
+                    twilio_plugin::RetryPolicy::standard(),
                 )
             },
         );
@@ -300,13 +346,12 @@ async fn per_run(host: &Host, plan: Plan, figures: &mut Figures) -> anyhow::Resu
 
 struct NoTransport;
 
-impl twilio_plugin::transport::Transport for NoTransport {
+impl twilio_plugin::Transport for NoTransport {
     fn send(
         &self,
-        _request: &twilio_plugin::transport::HttpRequest,
-    ) -> Result<twilio_plugin::transport::HttpResponse, twilio_plugin::transport::TransportError>
-    {
-        Err(twilio_plugin::transport::TransportError::Other(
+        _request: &twilio_plugin::HttpRequest,
+    ) -> Result<twilio_plugin::HttpResponse, twilio_plugin::TransportError> {
+        Err(twilio_plugin::TransportError::Other(
             "no network in this benchmark".into(),
         ))
     }
@@ -490,9 +535,9 @@ async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> an
                 sim.api_url(),
                 sim.lookups_url(),
                 account.account_sid.clone(),
-                account.auth_token.clone(),
                 n.to_string(),
             ])
+            .env(PARK_TOKEN_VAR, &account.auth_token)
             .stdin(Stdio::null())
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -535,28 +580,27 @@ fn vm_rss_kb(pid: u32) -> anyhow::Result<f64> {
 
 /// The child of the memory measurement: a host with `n` runs, each parked in a request the
 /// simulator stalls. Runs until killed.
-fn park(args: &[String]) -> anyhow::Result<()> {
-    let [api, lookups, sid, token, n] = args else {
-        bail!("usage: twilio-bench park API_URL LOOKUPS_URL ACCOUNT_SID AUTH_TOKEN N");
-    };
-    let n: usize = n.parse()?;
+fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
+    let token =
+        std::env::var(PARK_TOKEN_VAR).with_context(|| format!("{PARK_TOKEN_VAR} is not set"))?;
     let limits = Limits {
         http_timeout: Duration::from_secs(300),
         wall: Duration::from_secs(600),
         max_retries: 0,
         ..Limits::default()
     };
+    let parse_url = |url: &str| BaseUrl::parse(url).map_err(anyhow::Error::msg);
     let tenant = twilio_host::TenantConfig {
         name: "default".into(),
         accounts: vec![twilio_host::AccountConfig {
             name: "default".into(),
-            account_sid: sid.clone(),
+            account_sid: AccountSid::parse(sid).map_err(anyhow::Error::msg)?,
             subaccounts: Vec::new(),
             credential: twilio_host::credential::Credential::AuthToken(
-                twilio_host::secret::Secret::new(token.clone()),
+                twilio_host::secret::Secret::new(token),
             ),
-            api_base_url: api.clone(),
-            lookups_base_url: lookups.clone(),
+            api_base_url: parse_url(api)?,
+            lookups_base_url: parse_url(lookups)?,
         }],
         limits,
         api_token_sha256: None,
@@ -590,9 +634,7 @@ fn park(args: &[String]) -> anyhow::Result<()> {
 
 /// `twilio-bench loop N [SCRIPT]`: N runs through `Host::run` and nothing else, to profile
 /// (`perf record`, `valgrind --tool=callgrind`).
-fn run_loop(args: &[String]) -> anyhow::Result<()> {
-    let n: usize = args.first().map_or(Ok(10_000), |n| n.parse())?;
-    let script = args.get(1).map_or("return 1", String::as_str);
+fn run_loop(n: usize, script: &str) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -5,10 +5,10 @@
 
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use twilio_plugin::twilio::fuzzing::{
+use twilio_plugin::fuzzing::{
     self, EDGE_NUMBERS, HOSTILE_METAMETHODS, NEAR_MISSES, ODD_VALUES, lua_bytes, plausible,
 };
-use twilio_plugin::twilio::spec::{FUNCTIONS, FunctionSpec};
+use twilio_plugin::spec::{FUNCTIONS, FunctionSpec};
 
 /// How deep generated tables nest.
 const MAX_DEPTH: u32 = 4;

@@ -7,9 +7,9 @@
 use arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value as Json};
-use twilio_plugin::transport::{HttpResponse, TransportError};
-use twilio_plugin::twilio::fuzzing::{self, RESPONSE_KEYS};
-use twilio_plugin::twilio::spec::FUNCTIONS;
+use twilio_plugin::{HttpResponse, TransportError};
+use twilio_plugin::fuzzing::{self, RESPONSE_KEYS};
+use twilio_plugin::spec::FUNCTIONS;
 
 /// How deep generated JSON nests.
 const MAX_DEPTH: u32 = 5;

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderValue;
 use zeroize::Zeroizing;
 
+use crate::config::{AccountSid, ApiKeySid};
 use crate::secret::Secret;
 
 /// The credential of one Twilio account.
@@ -16,7 +17,7 @@ pub enum Credential {
     /// `ApiKeySid:ApiKeySecret`; the account SID still goes in the path.
     ApiKey {
         /// The API key SID (`SK...`).
-        sid: String,
+        sid: ApiKeySid,
         /// The API key secret.
         secret: Secret,
     },
@@ -25,9 +26,9 @@ pub enum Credential {
 impl Credential {
     /// The `Authorization` header for requests of `account_sid`, marked sensitive so that
     /// hyper and `Debug` never show it.
-    pub fn authorization(&self, account_sid: &str) -> HeaderValue {
+    pub fn authorization(&self, account_sid: &AccountSid) -> HeaderValue {
         let (user, password) = match self {
-            Credential::AuthToken(token) => (account_sid, token.expose()),
+            Credential::AuthToken(token) => (account_sid.as_str(), token.expose()),
             Credential::ApiKey { sid, secret } => (sid.as_str(), secret.expose()),
         };
         let plain = Zeroizing::new(format!("{user}:{password}"));
@@ -61,20 +62,22 @@ mod tests {
 
     #[test]
     fn basic_header_for_token_and_api_key() {
+        let account = AccountSid::parse(&format!("AC{}", "1".repeat(32))).unwrap();
         let token = Credential::AuthToken(Secret::new("tok".into()));
-        let header = token.authorization("AC1");
+        let header = token.authorization(&account);
         assert!(header.is_sensitive());
         assert_eq!(
             header.to_str().unwrap(),
-            format!("Basic {}", STANDARD.encode("AC1:tok"))
+            format!("Basic {}", STANDARD.encode(format!("{account}:tok")))
         );
+        let key_sid = ApiKeySid::parse(&format!("SK{}", "1".repeat(32))).unwrap();
         let key = Credential::ApiKey {
-            sid: "SK1".into(),
+            sid: key_sid.clone(),
             secret: Secret::new("s".into()),
         };
         assert_eq!(
-            key.authorization("AC1").to_str().unwrap(),
-            format!("Basic {}", STANDARD.encode("SK1:s"))
+            key.authorization(&account).to_str().unwrap(),
+            format!("Basic {}", STANDARD.encode(format!("{key_sid}:s")))
         );
     }
 }

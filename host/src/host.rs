@@ -10,16 +10,18 @@ use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-use crate::bindings::exports::twilio::lua::runner::{self, ErrorKind as WitKind};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
 use crate::config::{HostConfig, TenantConfig};
-use crate::egress::EgressClient;
+use crate::egress::{Egress, EgressClient, TenantPolicy};
 use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
+use crate::limits::Limits;
 use crate::plugin::PLUGIN_COMPONENT;
+use crate::plugin_ctx::{PluginCtx, add_to_linker_async};
+use crate::preinit::pre_initialise;
 use crate::report::{ErrorKind, RunReport, ScriptError};
 use crate::run_state::RunState;
 
@@ -58,12 +60,21 @@ pub enum HostError {
 pub struct Host {
     engine: Engine,
     pre: PluginPre<RunState>,
-    tenants: BTreeMap<String, Arc<TenantConfig>>,
+    tenants: BTreeMap<String, Tenant>,
     /// One permit per instance slot of the pool: runs beyond it wait instead of failing.
     slots: Semaphore,
-    /// The HTTP(S) client of every run: one connection pool for the host.
-    http: EgressClient,
+    /// The client of calls that are not tenant runs (pre-initialisation, the reference).
+    idle_client: EgressClient,
     _ticker: EpochTicker,
+}
+
+/// A tenant as the host runs it: its configuration, its egress policy (built once), and the
+/// client its requests go through (shared by every tenant with the same `http_timeout`, so
+/// connections are pooled across runs).
+struct Tenant {
+    config: TenantConfig,
+    policy: Arc<TenantPolicy>,
+    client: EgressClient,
 }
 
 /// Marker error raised from the epoch callback when a run's CPU budget is spent.
@@ -86,40 +97,46 @@ impl Host {
         })
         .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
         let mut linker = Linker::<RunState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::bindings::twilio::lua::accounts::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::bindings::twilio::lua::output::add_to_linker::<RunState, HasSelf<RunState>>(
-            &mut linker,
-            |state| state,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let http = EgressClient::new();
+        add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+        let idle_client = EgressClient::new(Limits::default().http_timeout);
         let component = load_component(
             &engine,
             PLUGIN_COMPONENT,
             options.cache_dir.as_deref(),
-            |bytes| pre_initialise(&engine, &linker, &http, bytes),
+            |bytes| {
+                let mut store = Store::new(&engine, idle_state(&idle_client));
+                store.set_epoch_deadline(u64::MAX);
+                pre_initialise(&engine, &linker, store, bytes)
+            },
         )
         .map_err(|e| anyhow::anyhow!("compiling the plugin: {e}"))?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut clients = BTreeMap::new();
         let tenants = config
             .tenants
             .into_iter()
-            .map(|(name, tenant)| (name, Arc::new(tenant)))
+            .map(|(name, config)| {
+                let timeout = config.limits.http_timeout;
+                let client = clients
+                    .entry(timeout)
+                    .or_insert_with(|| EgressClient::new(timeout))
+                    .clone();
+                let policy = Arc::new(TenantPolicy::new(&config));
+                let tenant = Tenant {
+                    config,
+                    policy,
+                    client,
+                };
+                (name, tenant)
+            })
             .collect();
         let ticker = EpochTicker::start(&engine);
         Ok(Host {
             slots: Semaphore::new(options.max_concurrent_runs as usize),
-            http,
+            idle_client,
             engine,
             pre,
             tenants,
@@ -133,7 +150,11 @@ impl Host {
     }
 
     /// A tenant's configuration.
-    pub fn tenant(&self, name: &str) -> Result<&Arc<TenantConfig>, HostError> {
+    pub fn tenant(&self, name: &str) -> Result<&TenantConfig, HostError> {
+        self.runtime(name).map(|tenant| &tenant.config)
+    }
+
+    fn runtime(&self, name: &str) -> Result<&Tenant, HostError> {
         self.tenants
             .get(name)
             .ok_or_else(|| HostError::UnknownTenant {
@@ -145,16 +166,18 @@ impl Host {
     /// Runs `script` for `tenant` in a fresh sandbox and reports what happened. Failures of the
     /// script (errors, limits, traps) are in the report; only an unknown tenant is an `Err`.
     pub async fn run(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
-        let tenant = Arc::clone(self.tenant(tenant)?);
+        let tenant = self.runtime(tenant)?;
         let _slot = self
             .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
         let started = Instant::now();
-        let limits = tenant.limits;
+        let limits = tenant.config.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let state = RunState::new(Arc::clone(&tenant), cpu_ticks, self.http.clone());
+        let egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone());
+        let plugin = PluginCtx::new(&tenant.config, egress);
+        let state = RunState::new(plugin, limits.memory_bytes, cpu_ticks);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         store.set_epoch_deadline(1);
@@ -166,15 +189,7 @@ impl Host {
             state.cpu_ticks_left -= 1;
             Ok(UpdateDeadline::Yield(1))
         });
-        let options = runner::RunOptions {
-            memory_bytes: limits.lua_memory_bytes(),
-            instructions: limits.lua_instructions,
-            retry: runner::RetryPolicy {
-                max_retries: limits.max_retries,
-                base_delay_ms: u32::try_from(limits.retry_base.as_millis()).unwrap_or(u32::MAX),
-                max_delay_ms: u32::try_from(limits.retry_cap.as_millis()).unwrap_or(u32::MAX),
-            },
-        };
+        let options = limits.run_options();
         let call = async {
             let plugin: Plugin = self.pre.instantiate_async(&mut store).await?;
             plugin
@@ -183,7 +198,7 @@ impl Host {
                 .await
         };
         let outcome = tokio::time::timeout(limits.wall, call).await;
-        let requests = store.data().egress.requests_made();
+        let requests = store.data().plugin.egress.requests_made();
         let outcome = match outcome {
             Err(_elapsed) => Err(ScriptError::new(
                 ErrorKind::Timeout,
@@ -193,9 +208,9 @@ impl Host {
                 ),
             )),
             Ok(Err(error)) => Err(classify_trap(&error, store.data(), &limits)),
-            Ok(Ok(result)) => result.map(parse_json).map_err(script_error),
+            Ok(Ok(result)) => result.map(parse_json).map_err(ScriptError::from),
         };
-        let printed = std::mem::take(&mut store.data_mut().printed);
+        let printed = store.data_mut().plugin.take_printed();
         Ok(RunReport {
             printed,
             outcome,
@@ -207,8 +222,7 @@ impl Host {
     /// The agent reference as the plugin's `reference` export serves it: the whole text, or
     /// one function's section (`None` for an unknown function).
     pub async fn reference(&self, function: Option<&str>) -> anyhow::Result<Option<String>> {
-        let state = RunState::new(no_tenant(), u64::MAX, self.http.clone());
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.engine, idle_state(&self.idle_client));
         store.set_epoch_deadline(u64::MAX);
         let plugin = self
             .pre
@@ -223,61 +237,24 @@ impl Host {
     }
 }
 
-/// A tenant with no accounts, for calls that are not script runs.
-fn no_tenant() -> Arc<TenantConfig> {
-    Arc::new(TenantConfig {
+/// The state of a call that is not a script run: a tenant with no accounts, so nothing can be
+/// sent, and no memory or CPU cap.
+fn idle_state(client: &EgressClient) -> RunState {
+    let nobody = TenantConfig {
         name: String::new(),
         accounts: Vec::new(),
-        limits: Default::default(),
+        limits: Limits::default(),
         api_token_sha256: None,
-    })
+    };
+    let egress = Egress::new(
+        Arc::new(TenantPolicy::new(&nobody)),
+        nobody.limits,
+        client.clone(),
+    );
+    RunState::new(PluginCtx::new(&nobody, egress), u64::MAX, u64::MAX)
 }
 
-/// The plugin's pre-initialisation export (`runner.prepare` in `wit/twilio.wit`).
-const PREPARE_EXPORT: &str = "twilio:lua/runner.prepare@0.1.0";
-
-/// Pre-initialises the component with wizer: instantiates it once, lets it build its Lua
-/// sandbox (standard library, hardening, `print`), and snapshots the instance, so every fresh
-/// instance starts with that state mapped copy-on-write instead of building it. What differs
-/// per run (limits, the random seed, the clock, the tenant's accounts) is set by each run.
-fn pre_initialise(
-    engine: &Engine,
-    linker: &Linker<RunState>,
-    http: &EgressClient,
-    bytes: &[u8],
-) -> wasmtime::Result<Vec<u8>> {
-    // `Host::new` may be called from inside an async runtime: run the async snapshot on a
-    // thread of its own.
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()?;
-                runtime.block_on(async {
-                    let state = RunState::new(no_tenant(), u64::MAX, http.clone());
-                    let mut store = Store::new(engine, state);
-                    store.set_epoch_deadline(u64::MAX);
-                    let mut wizer = wasmtime_wizer::Wizer::new();
-                    wizer.init_func(PREPARE_EXPORT).keep_init_func(true);
-                    let (snapshot, _) = wizer
-                        .run_component(&mut store, bytes, async |store, component| {
-                            linker.instantiate_async(store, component).await
-                        })
-                        .await?;
-                    Ok(snapshot)
-                })
-            })
-            .join()
-            .unwrap_or_else(|_| Err(wasmtime::format_err!("pre-initialisation panicked")))
-    })
-}
-
-fn classify_trap(
-    error: &wasmtime::Error,
-    state: &RunState,
-    limits: &crate::limits::Limits,
-) -> ScriptError {
+fn classify_trap(error: &wasmtime::Error, state: &RunState, limits: &Limits) -> ScriptError {
     tracing::debug!(error = ?error, memory_cap_hit = state.memory.hit, "run ended by the host");
     if error.downcast_ref::<CpuBudgetSpent>().is_some() {
         return ScriptError::new(
@@ -305,21 +282,4 @@ fn classify_trap(
 
 fn parse_json(text: String) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
-}
-
-fn script_error(error: runner::RunError) -> ScriptError {
-    ScriptError {
-        kind: match error.kind {
-            WitKind::Syntax => ErrorKind::Syntax,
-            WitKind::Runtime => ErrorKind::Runtime,
-            WitKind::InstructionLimit => ErrorKind::InstructionLimit,
-            WitKind::MemoryLimit => ErrorKind::MemoryLimit,
-            WitKind::Internal => ErrorKind::Internal,
-        },
-        message: error.message,
-        traceback: error.traceback,
-        value: error
-            .value_json
-            .and_then(|text| serde_json::from_str(&text).ok()),
-    }
 }

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::bindings::exports::twilio::lua::runner::{RetryPolicy, RunOptions};
+
 /// The limits one run of a tenant's script gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -140,5 +142,20 @@ impl Limits {
     /// before the guest's allocator runs dry.
     pub fn lua_memory_bytes(&self) -> u64 {
         self.memory_bytes / 2
+    }
+
+    /// The `run-options` a run under these limits passes to the plugin's `runner.run`: the Lua
+    /// heap cap, the instruction budget and the retry policy.
+    pub fn run_options(&self) -> RunOptions {
+        let millis = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
+        RunOptions {
+            memory_bytes: self.lua_memory_bytes(),
+            instructions: self.lua_instructions,
+            retry: RetryPolicy {
+                max_retries: self.max_retries,
+                base_delay_ms: millis(self.retry_base),
+                max_delay_ms: millis(self.retry_cap),
+            },
+        }
     }
 }

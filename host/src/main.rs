@@ -6,18 +6,21 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use cli::CliError;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::logging::init(args.verbose, args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(runtime) => runtime,
+        .map_err(|error| CliError::host("cannot start the async runtime", error))
+        .and_then(|runtime| runtime.block_on(cli::dispatch(args.command)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("twilio-host: cannot start the async runtime: {error}");
-            return ExitCode::from(cli::EXIT_USAGE);
+            eprintln!("{error}");
+            ExitCode::from(error.exit_code())
         }
-    };
-    ExitCode::from(runtime.block_on(cli::dispatch(args.command)))
+    }
 }

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
+use crate::bindings::exports::twilio::lua::runner::{ErrorKind as WitKind, RunError};
+
 /// The result of one run.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -81,6 +83,26 @@ impl ScriptError {
             message: message.into(),
             traceback: None,
             value: None,
+        }
+    }
+}
+
+impl From<RunError> for ScriptError {
+    /// The plugin's own report of a failed run (the kinds it can tell from inside Lua).
+    fn from(error: RunError) -> ScriptError {
+        ScriptError {
+            kind: match error.kind {
+                WitKind::Syntax => ErrorKind::Syntax,
+                WitKind::Runtime => ErrorKind::Runtime,
+                WitKind::InstructionLimit => ErrorKind::InstructionLimit,
+                WitKind::MemoryLimit => ErrorKind::MemoryLimit,
+                WitKind::Internal => ErrorKind::Internal,
+            },
+            message: error.message,
+            traceback: error.traceback,
+            value: error
+                .value_json
+                .and_then(|text| serde_json::from_str(&text).ok()),
         }
     }
 }

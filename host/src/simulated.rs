@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
-use crate::config::{AccountConfig, HostConfig, TenantConfig};
+use crate::config::{AccountConfig, AccountSid, BaseUrl, HostConfig, TenantConfig};
 use crate::credential::Credential;
 use crate::limits::Limits;
 use crate::secret::Secret;
@@ -41,11 +41,14 @@ pub fn tenant_for(
             .zip(names)
             .map(|(account, name)| AccountConfig {
                 name: name.to_string(),
-                account_sid: account.account_sid.clone(),
+                account_sid: AccountSid::parse(&account.account_sid)
+                    .expect("the simulator makes valid account SIDs"),
                 subaccounts: Vec::new(),
                 credential: Credential::AuthToken(Secret::new(account.auth_token.clone())),
-                api_base_url: simulator.api_url(),
-                lookups_base_url: simulator.lookups_url(),
+                api_base_url: BaseUrl::parse(&simulator.api_url())
+                    .expect("the simulator's URL is a base URL"),
+                lookups_base_url: BaseUrl::parse(&simulator.lookups_url())
+                    .expect("the simulator's URL is a base URL"),
             })
             .collect(),
         limits,

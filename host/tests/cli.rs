@@ -162,6 +162,93 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     twilio_host().args(["no-such-command"]).assert().code(2);
+    twilio_host()
+        .args(["serve", "--listen", "256.0.0.1:1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--listen"));
+}
+
+#[test]
+fn an_address_that_cannot_be_bound_is_a_host_failure_exit_3() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = taken.local_addr().expect("its address").to_string();
+    twilio_host()
+        .args(["serve", "--listen", &address])
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "cannot listen on {address}"
+        )));
+}
+
+#[test]
+fn a_foreign_account_sid_is_denied_with_the_hosts_reason() {
+    let sid = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let output = twilio_host()
+        .args([
+            "run",
+            "-e",
+            &format!("return app.integrations.twilio.twilio_get_account({{sid = {sid:?}}})"),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error kind: denied"))
+        .stderr(predicate::str::contains(format!(
+            "account \"default\" may not act on \"{sid}\""
+        )))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("not one of the tenant's Twilio endpoints"),
+        "the reason is the real one: {stderr}"
+    );
+}
+
+#[test]
+fn a_fresh_cache_gets_the_pre_initialised_component() {
+    let cache = tempfile::tempdir().expect("a temporary directory");
+    twilio_host()
+        .env("TWILIO_HOST_CACHE_DIR", cache.path())
+        .args([
+            "run",
+            "-e",
+            "return app.integrations.twilio.twilio_get_account({}).status",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("could not pre-initialise").not());
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("the cache directory was made")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().extension().is_some_and(|e| e == "cwasm"))
+        .collect();
+    assert_eq!(
+        cached.len(),
+        1,
+        "only a pre-initialised component is cached"
+    );
+}
+
+#[test]
+fn json_objects_come_out_with_sorted_keys() {
+    let output = twilio_host()
+        .args([
+            "run",
+            "--json",
+            "-e",
+            "return {zeta = 1, alpha = {c = 3, b = 2}, mid = true}",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        stdout_of(&output).lines().last(),
+        Some(r#"{"alpha":{"b":2,"c":3},"mid":true,"zeta":1}"#)
+    );
 }
 
 #[test]

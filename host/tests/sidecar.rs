@@ -14,12 +14,8 @@ use twilio_sim::{Fault, FaultKind, SimAccount};
 const ACME_TOKEN: &str = "acme-token-0123456789";
 const BETA_TOKEN: &str = "beta-token-9876543210";
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn sha256_hex(token: &str) -> String {
+    twilio_host::config::TokenHash::of(token).to_string()
 }
 
 /// A simulator and a sidecar with tenants `acme` and `beta` (each with its own token),

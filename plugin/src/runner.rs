@@ -45,6 +45,13 @@ pub struct Failure {
     pub value_json: Option<String>,
 }
 
+impl Failure {
+    /// The sandbox could not be set up: `message` says why.
+    pub fn internal(message: String) -> Failure {
+        failure(FailureKind::Internal, message)
+    }
+}
+
 /// What a run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutput {
@@ -61,53 +68,38 @@ struct RaisedError {
     traceback: Option<String>,
 }
 
-/// Runs `script` in a fresh sandbox and collects what it printed. `install` adds the product's
-/// globals (`app`) before the script starts.
+/// Runs `script` in `sandbox`, a sandbox that has run nothing yet (the component's
+/// pre-initialised one, or a new one): arms `limits`, lets `bind` give the namespace the run's
+/// accounts and transport, runs the script, and returns its return value as JSON or the
+/// failure. This is the one way a script runs.
 pub fn run(
+    sandbox: Sandbox,
     script: &str,
     limits: Limits,
-    install: impl FnOnce(&Lua) -> mlua::Result<()>,
+    bind: impl FnOnce(&Lua) -> mlua::Result<()>,
+) -> Result<String, Failure> {
+    sandbox
+        .arm(limits)
+        .and_then(|()| bind(&sandbox.lua))
+        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
+    execute(&sandbox, script, limits)
+}
+
+/// [`run`] in a new sandbox whose `print` output is collected in memory: how native callers
+/// (tests, benchmarks, fuzz targets) run a script.
+pub fn run_collecting_output(
+    script: &str,
+    limits: Limits,
+    bind: impl FnOnce(&Lua) -> mlua::Result<()>,
 ) -> RunOutput {
     let buffer = Rc::new(Buffer::default());
-    let outcome = run_to(
-        script,
-        limits,
-        Rc::clone(&buffer) as Rc<dyn Output>,
-        install,
-    );
+    let outcome = Sandbox::new(Rc::clone(&buffer) as Rc<dyn Output>)
+        .map_err(|error| Failure::internal(error.to_string()))
+        .and_then(|sandbox| run(sandbox, script, limits, bind));
     RunOutput {
         printed: buffer.take(),
         outcome,
     }
-}
-
-/// Runs `script` in a fresh sandbox whose `print` writes to `output`; returns the return value
-/// as JSON or the failure.
-pub fn run_to(
-    script: &str,
-    limits: Limits,
-    output: Rc<dyn Output>,
-    install: impl FnOnce(&Lua) -> mlua::Result<()>,
-) -> Result<String, Failure> {
-    let sandbox = Sandbox::prepare(output)
-        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
-    run_in(sandbox, script, limits, install)
-}
-
-/// Runs `script` in `sandbox`, a [prepared](Sandbox::prepare) sandbox that has run nothing yet
-/// (the component's pre-initialised one): arms `limits`, installs the product's globals and
-/// runs as [`run_to`] does.
-pub fn run_in(
-    sandbox: Sandbox,
-    script: &str,
-    limits: Limits,
-    install: impl FnOnce(&Lua) -> mlua::Result<()>,
-) -> Result<String, Failure> {
-    sandbox
-        .arm(limits)
-        .and_then(|()| install(&sandbox.lua))
-        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
-    execute(&sandbox, script, limits)
 }
 
 fn execute(sandbox: &Sandbox, script: &str, limits: Limits) -> Result<String, Failure> {

@@ -78,19 +78,11 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates a restricted Lua state with `limits` armed, `math.random` freshly seeded and
-    /// `print` writing to `output`.
-    pub fn new(limits: Limits, output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
-        let sandbox = Sandbox::prepare(output)?;
-        sandbox.arm(limits)?;
-        Ok(sandbox)
-    }
-
-    /// The part of [`Sandbox::new`] that is the same for every run: the restricted standard
-    /// library and `print` writing to `output`. The component builds this once, before it is
-    /// snapshotted (pre-initialised), so that a fresh instance starts with it; such a sandbox
-    /// must be [armed](Sandbox::arm) before it runs anything.
-    pub fn prepare(output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
+    /// The part of a sandbox that is the same for every run: the restricted standard library
+    /// and `print` writing to `output`. The component builds this once, before it is
+    /// snapshotted (pre-initialised), so that a fresh instance starts with it. It must be
+    /// [armed](Sandbox::arm) before it runs anything (`runner::run` does that).
+    pub fn new(output: Rc<dyn Output>) -> mlua::Result<Sandbox> {
         let libs = StdLib::STRING
             | StdLib::TABLE
             | StdLib::MATH
@@ -109,8 +101,7 @@ impl Sandbox {
         Ok(sandbox)
     }
 
-    /// The per-run part of [`Sandbox::new`]: restarts `os.clock`, seeds `math.random` afresh
-    /// and arms `limits`.
+    /// The per-run part: restarts `os.clock`, seeds `math.random` afresh and arms `limits`.
     pub fn arm(&self, limits: Limits) -> mlua::Result<()> {
         self.started.set(Instant::now());
         self.seed_random()?;

@@ -28,21 +28,21 @@ use crate::server::Shared;
 /// The path prefix of the admin endpoints.
 pub(crate) const PREFIX: &str = "/__sim/";
 
-/// The JSON form of a [`Fault`].
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The JSON form of a [`Fault`]: the fields every fault has, and the rest of the object as the
+/// [`KindSpec`] (parsed apart, because serde's `flatten` would accept unknown fields).
 struct FaultSpec {
+    common: CommonSpec,
+    kind: KindSpec,
+}
+
+/// The fields every fault has.
+#[derive(Deserialize)]
+struct CommonSpec {
     method: Option<String>,
     #[serde(default)]
     path_contains: String,
     #[serde(default = "one")]
     times: u32,
-    kind: String,
-    status: Option<u16>,
-    body: Option<String>,
-    retry_after: Option<u32>,
-    ms: Option<u64>,
-    bytes: Option<usize>,
 }
 
 fn one() -> u32 {
@@ -50,43 +50,102 @@ fn one() -> u32 {
 }
 
 impl FaultSpec {
-    fn into_fault(self) -> Result<Fault, ApiError> {
-        let missing = |field: &str| ApiError::invalid(format!("kind {} needs {field}", self.kind));
-        let status = || {
-            self.status
-                .filter(|s| (100..=999).contains(s))
-                .ok_or_else(|| missing("status (100-999)"))
-        };
-        let delay = || {
-            self.ms
-                .map(Duration::from_millis)
-                .ok_or_else(|| missing("ms"))
-        };
-        let kind = match self.kind.as_str() {
-            "status" => FaultKind::Status {
-                status: status()?,
-                body: self.body.clone().ok_or_else(|| missing("body"))?,
-                retry_after: self.retry_after,
-            },
-            "reset_connection" => FaultKind::ResetConnection,
-            "stall_before_response" => FaultKind::StallBeforeResponse(delay()?),
-            "stall_mid_body" => FaultKind::StallMidBody(delay()?),
-            "malformed_json" => FaultKind::MalformedJson,
-            "truncated_body" => FaultKind::TruncatedBody,
-            "huge_body" => FaultKind::HugeBody {
-                bytes: self.bytes.ok_or_else(|| missing("bytes"))?,
-            },
-            "wrong_content_type" => FaultKind::WrongContentType,
-            "non_twilio_error_body" => FaultKind::NonTwilioErrorBody { status: status()? },
-            "process_then_status" => FaultKind::ProcessThenStatus { status: status()? },
-            other => return Err(ApiError::invalid(format!("unknown fault kind {other}"))),
-        };
-        Ok(Fault {
-            method: self.method,
-            path_contains: self.path_contains,
-            times: self.times,
-            kind,
+    fn parse(body: &[u8]) -> Result<FaultSpec, serde_json::Error> {
+        let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)?;
+        let common: serde_json::Map<String, serde_json::Value> =
+            ["method", "path_contains", "times"]
+                .into_iter()
+                .filter_map(|key| object.remove(key).map(|value| (key.to_string(), value)))
+                .collect();
+        Ok(FaultSpec {
+            common: serde_json::from_value(common.into())?,
+            kind: serde_json::from_value(object.into())?,
         })
+    }
+}
+
+/// The JSON form of a [`FaultKind`], tagged by `kind`; delays are in milliseconds. Variants
+/// without fields are written `{}` so that unknown fields are refused for them too.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum KindSpec {
+    Status {
+        status: HttpStatus,
+        body: String,
+        retry_after: Option<u32>,
+    },
+    ResetConnection {},
+    StallBeforeResponse {
+        ms: u64,
+    },
+    StallMidBody {
+        ms: u64,
+    },
+    MalformedJson {},
+    TruncatedBody {},
+    HugeBody {
+        bytes: usize,
+    },
+    WrongContentType {},
+    NonTwilioErrorBody {
+        status: HttpStatus,
+    },
+    ProcessThenStatus {
+        status: HttpStatus,
+    },
+}
+
+/// An HTTP status code, 100 to 999.
+#[derive(Deserialize)]
+#[serde(try_from = "u16")]
+struct HttpStatus(u16);
+
+impl TryFrom<u16> for HttpStatus {
+    type Error = String;
+
+    fn try_from(status: u16) -> Result<HttpStatus, String> {
+        if (100..=999).contains(&status) {
+            Ok(HttpStatus(status))
+        } else {
+            Err(format!("status {status} is not an HTTP status (100-999)"))
+        }
+    }
+}
+
+impl From<FaultSpec> for Fault {
+    fn from(spec: FaultSpec) -> Fault {
+        let kind = match spec.kind {
+            KindSpec::Status {
+                status,
+                body,
+                retry_after,
+            } => FaultKind::Status {
+                status: status.0,
+                body,
+                retry_after,
+            },
+            KindSpec::ResetConnection {} => FaultKind::ResetConnection,
+            KindSpec::StallBeforeResponse { ms } => {
+                FaultKind::StallBeforeResponse(Duration::from_millis(ms))
+            }
+            KindSpec::StallMidBody { ms } => FaultKind::StallMidBody(Duration::from_millis(ms)),
+            KindSpec::MalformedJson {} => FaultKind::MalformedJson,
+            KindSpec::TruncatedBody {} => FaultKind::TruncatedBody,
+            KindSpec::HugeBody { bytes } => FaultKind::HugeBody { bytes },
+            KindSpec::WrongContentType {} => FaultKind::WrongContentType,
+            KindSpec::NonTwilioErrorBody { status } => {
+                FaultKind::NonTwilioErrorBody { status: status.0 }
+            }
+            KindSpec::ProcessThenStatus { status } => {
+                FaultKind::ProcessThenStatus { status: status.0 }
+            }
+        };
+        Fault {
+            method: spec.common.method,
+            path_contains: spec.common.path_contains,
+            times: spec.common.times,
+            kind,
+        }
     }
 }
 
@@ -94,9 +153,9 @@ impl FaultSpec {
 pub(crate) fn handle(shared: &Shared, request: &SimRequest, body: &[u8]) -> Reply {
     let route = request.path.strip_prefix(PREFIX).unwrap_or("");
     let result = match (request.method.as_str(), route) {
-        ("POST", "faults") => serde_json::from_slice::<FaultSpec>(body)
+        ("POST", "faults") => FaultSpec::parse(body)
             .map_err(|e| ApiError::invalid(format!("invalid fault JSON: {e}")))
-            .and_then(FaultSpec::into_fault)
+            .map(Fault::from)
             .map(|fault| {
                 let echo = json!({"queued": true, "kind": format!("{:?}", fault.kind)});
                 shared.faults.push(fault);

@@ -33,3 +33,4 @@ pub use request::RecordedRequest;
 pub use seed::{EXAMPLE_TO, MAGIC_SENDER, MAIN_NUMBER};
 pub use server::Simulator;
 pub use state::{SeededIds, SimState};
+pub use util::sid::is_sid;

@@ -6,7 +6,7 @@ use crate::errors::ApiError;
 use crate::reply::Reply;
 use crate::request::SimRequest;
 use crate::util::form;
-use crate::util::sid::{hex, hex32, unhex};
+use crate::util::sid::hex32;
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 1000;
@@ -58,7 +58,7 @@ impl PageRequest {
 fn encode_token(prefix: &str, path: &str, offset: usize) -> String {
     let offset = offset.to_string();
     let check = &hex32(&["page-token", path, &offset])[..8];
-    format!("{prefix}{}", hex(format!("{offset}:{check}").as_bytes()))
+    format!("{prefix}{}", hex::encode(format!("{offset}:{check}")))
 }
 
 fn decode_token(path: &str, token: &str) -> Result<usize, ApiError> {
@@ -67,7 +67,7 @@ fn decode_token(path: &str, token: &str) -> Result<usize, ApiError> {
         .strip_prefix("PA")
         .or_else(|| token.strip_prefix("PB"))
         .ok_or_else(invalid)?;
-    let bytes = unhex(body).ok_or_else(invalid)?;
+    let bytes = hex::decode(body).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let (offset, _) = text.split_once(':').ok_or_else(invalid)?;
     let value: usize = offset.parse().map_err(|_| invalid())?;

@@ -159,8 +159,15 @@ async fn admin_endpoints() {
     let spec = r#"{"method":"POST","path_contains":"/Messages.json","kind":"status","status":503,"body":"{}"}"#;
     assert_eq!(admin(&sim, "POST", "faults", spec).await.status, 201);
     assert_eq!(try_post(&sim).await.unwrap().status, 503);
-    let bad = admin(&sim, "POST", "faults", r#"{"kind":"explode"}"#).await;
-    assert_error(&bad, 400, 20001);
+    for bad in [
+        r#"{"kind":"explode"}"#,
+        r#"{"kind":"status","status":5,"body":"{}"}"#,
+        r#"{"kind":"stall_mid_body"}"#,
+        r#"{"kind":"reset_connection","bogus":1}"#,
+    ] {
+        let answer = admin(&sim, "POST", "faults", bad).await;
+        assert_error(&answer, 400, 20001);
+    }
     let stall = r#"{"kind":"stall_before_response","ms":5}"#;
     assert_eq!(admin(&sim, "POST", "faults", stall).await.status, 201);
     assert_eq!(try_post(&sim).await.unwrap().status, 201);

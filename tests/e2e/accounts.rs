@@ -4,6 +4,7 @@
 //! `default` account the bare namespace names the accounts; and an account that authenticates
 //! with an API key is seen by Twilio as that key (`SK...`), with its own SID still in the path.
 
+use twilio_e2e::twilio_host::config::ApiKeySid;
 use twilio_e2e::twilio_host::credential::Credential;
 use twilio_e2e::twilio_host::secret::Secret;
 use twilio_e2e::twilio_sim::SimAccount;
@@ -155,7 +156,7 @@ async fn api_key_credentials_authenticate_as_the_key() {
     let account = SimAccount::test_default();
     let key = account.api_keys[0].clone();
     let credential = Credential::ApiKey {
-        sid: key.sid.clone(),
+        sid: ApiKeySid::parse(&key.sid).unwrap(),
         secret: Secret::new(key.secret.clone()),
     };
     let host = TestHost::with_credential(account.clone(), credential).await;

@@ -4,27 +4,28 @@
 //! error while other tenants' runs go on.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use twilio_e2e::twilio_host::config::BaseUrl;
 use twilio_e2e::twilio_host::simulated::tenant_for;
 use twilio_e2e::twilio_host::{ErrorKind, HostConfig, Limits, RunReport, TenantConfig};
 use twilio_e2e::twilio_sim::{SimAccount, SimConfig, Simulator};
 use twilio_e2e::{TenantSpec, TestHost, error, start_host, value};
 
-/// Every log line the host writes in this test binary, at every level.
-fn captured_logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&logs);
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || LogSink(Arc::clone(&sink)))
-            .init();
-        logs
-    })
+/// Every log line written on the calling thread, at every level, for as long as the guard
+/// lives. The thread's own subscriber, not the global one: the other tests of this binary run
+/// alongside on other threads, so a test that captures must run on one thread
+/// (`#[tokio::test]`, the current-thread runtime).
+fn capture_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&logs);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || LogSink(Arc::clone(&sink)))
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
 }
 
 struct LogSink(Arc<Mutex<Vec<u8>>>);
@@ -82,9 +83,9 @@ for _, s in ipairs(strings) do print(s) end
 return attempts
 "#;
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn no_route_leads_a_script_to_a_secret() {
-    let logs = captured_logs();
+    let (logs, _capturing) = capture_logs();
     let default = SimAccount::test_default();
     let work = SimAccount::new("work");
     let stranger = SimAccount::new("stranger");
@@ -105,6 +106,14 @@ async fn no_route_leads_a_script_to_a_secret() {
     assert_eq!(attempts["account"]["ok"], json!(true), "{attempts}");
     assert_eq!(attempts["work_account"]["ok"], json!(true));
     assert_eq!(attempts["other_sid"]["kind"], json!("denied"), "{attempts}");
+    let denial = attempts["other_sid"]["text"].as_str().unwrap_or_default();
+    assert!(
+        denial.contains(&format!(
+            "account \"default\" may not act on \"{}\"",
+            stranger.account_sid
+        )),
+        "the host's reason reaches the script: {denial}"
+    );
     assert_eq!(
         attempts["own_header"]["kind"],
         json!("validation"),
@@ -171,9 +180,9 @@ async fn a_tenant_cannot_name_another_tenants_accounts() {
 }
 
 /// A listener that accepts connections and never answers.
-async fn silent_server() -> String {
+async fn silent_server() -> BaseUrl {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let url = BaseUrl::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((socket, _)) = listener.accept().await {

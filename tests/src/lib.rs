@@ -232,11 +232,7 @@ pub fn header<'a>(request: &'a twilio_sim::RecordedRequest, name: &str) -> Optio
         .map(|(_, value)| value.as_str())
 }
 
-/// True for `prefix` followed by 32 hex digits.
-pub fn is_sid(text: &str, prefix: &str) -> bool {
-    text.strip_prefix(prefix)
-        .is_some_and(|tail| tail.len() == 32 && tail.bytes().all(|b| b.is_ascii_hexdigit()))
-}
+pub use twilio_sim::is_sid;
 
 /// `GET target` (a path with its query) on `base_url` with Basic auth `user:password`, straight
 /// to the simulator (not through the host); the JSON body of the answer.
@@ -322,4 +318,5 @@ pub fn validation_error<'a>(report: &'a RunReport, function: &str, field: &str) 
     message
 }
 
+pub mod fault_cases;
 pub mod load;

@@ -3,8 +3,7 @@
 
 use twilio_host::{Host, HostConfig};
 
-use super::EXIT_USAGE;
-use super::one_run_options;
+use super::{CliError, one_run_options};
 
 /// Arguments of `docs`.
 #[derive(Debug, clap::Args)]
@@ -14,26 +13,21 @@ pub struct DocsArgs {
 }
 
 /// Prints the reference or a section.
-pub async fn docs(args: DocsArgs) -> u8 {
-    let text = match Host::new(HostConfig::default(), one_run_options()) {
-        Ok(host) => host.reference(args.function.as_deref()).await,
-        Err(error) => Err(error),
-    };
+pub async fn docs(args: DocsArgs) -> Result<(), CliError> {
+    let host = Host::new(HostConfig::default(), one_run_options())
+        .map_err(|error| CliError::host("cannot load the plugin", error))?;
+    let text = host
+        .reference(args.function.as_deref())
+        .await
+        .map_err(|error| CliError::host("the plugin could not serve the reference", error))?;
     match text {
-        Ok(Some(text)) => {
+        Some(text) => {
             print!("{text}");
-            0
+            Ok(())
         }
-        Ok(None) => {
-            let name = args.function.unwrap_or_default();
-            eprintln!(
-                "twilio-host: no function named {name:?} in the reference; run `twilio-host docs` for the list"
-            );
-            EXIT_USAGE
-        }
-        Err(error) => {
-            eprintln!("twilio-host: {error:#}");
-            EXIT_USAGE
-        }
+        None => Err(CliError::Usage(format!(
+            "no function named {:?} in the reference; run `twilio-host docs` for the list",
+            args.function.unwrap_or_default()
+        ))),
     }
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod docs;
+mod error;
 mod hash_token;
 pub mod logging;
 mod run;
@@ -14,10 +15,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Exit code for a script that failed.
-pub const EXIT_SCRIPT_FAILED: u8 = 1;
-/// Exit code for a usage or configuration error.
-pub const EXIT_USAGE: u8 = 2;
+pub use error::CliError;
 
 /// Run Lua scripts that use Twilio, in a WebAssembly sandbox that never sees your credentials.
 ///
@@ -34,7 +32,8 @@ pub const EXIT_USAGE: u8 = 2;
                   twilio-host run examples/quickstart.lua   run a script (simulator without credentials)\n  \
                   twilio-host docs                          the Lua API reference\n  \
                   twilio-host check --config host.toml      validate a configuration\n\n\
-                  Exit status: 0 success, 1 the script failed, 2 usage or configuration error."
+                  Exit status: 0 success, 1 the script failed, 2 usage or configuration error,\n  \
+                  3 the host failed (the plugin could not be loaded, an address could not be bound)."
 )]
 pub struct Cli {
     /// More logging on stderr: -v shows one audit line per Twilio request, -vv debug output.
@@ -60,7 +59,8 @@ pub enum Command {
     ///   echo 'return 1 + 1' | twilio-host run - --json
     ///
     /// Exit status: 0 when the script succeeded, 1 when it failed (the error, its Twilio code
-    /// and the Lua traceback go to stderr), 2 for usage or configuration errors.
+    /// and the Lua traceback go to stderr), 2 for usage or configuration errors, 3 when the
+    /// host failed.
     #[command(verbatim_doc_comment)]
     Run(run::RunArgs),
     /// Print the agent reference for `app.integrations.twilio`, or one function's section.
@@ -69,7 +69,7 @@ pub enum Command {
     ///   twilio-host docs                    the whole reference (docs/lua-api.md)
     ///   twilio-host docs twilio_send_sms    one function's section
     ///
-    /// Exit status: 0, or 2 for an unknown function name.
+    /// Exit status: 0, 2 for an unknown function name, 3 when the host failed.
     #[command(verbatim_doc_comment)]
     Docs(docs::DocsArgs),
     /// Run the Twilio simulator in the foreground and print its URLs and test credentials.
@@ -106,7 +106,8 @@ pub enum Command {
     ///   curl -s -H "Authorization: Bearer $TOKEN" -d '{"script": "return 1 + 1"}' \
     ///        http://127.0.0.1:8080/v1/tenants/acme/runs
     ///
-    /// Exit status: 0 after a clean shutdown, 2 for usage or configuration errors.
+    /// Exit status: 0 after a clean shutdown, 2 for usage or configuration errors, 3 when the
+    /// address cannot be bound or the server fails.
     #[command(verbatim_doc_comment)]
     Serve(serve::ServeArgs),
     /// Print the SHA-256 of a bearer token read from stdin, for `api_token_sha256`.
@@ -139,8 +140,8 @@ pub fn one_run_options() -> twilio_host::HostOptions {
     }
 }
 
-/// Runs one subcommand and returns the process exit code.
-pub async fn dispatch(command: Command) -> u8 {
+/// Runs one subcommand.
+pub async fn dispatch(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Docs(args) => docs::docs(args).await,

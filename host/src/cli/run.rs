@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use twilio_host::{Host, RunReport, ScriptError};
 
-use super::one_run_options;
 use super::setup::{self, Setup};
-use super::{ConfigArgs, EXIT_SCRIPT_FAILED, EXIT_USAGE};
+use super::{CliError, ConfigArgs, one_run_options};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -33,36 +32,17 @@ pub struct RunArgs {
     pub config: ConfigArgs,
 }
 
-/// Runs the script and returns the exit code.
-pub async fn run(args: RunArgs) -> u8 {
-    let script = match read_script(&args) {
-        Ok(script) => script,
-        Err(message) => {
-            eprintln!("twilio-host: {message}");
-            return EXIT_USAGE;
-        }
-    };
+/// Runs the script; its failure is [`CliError::ScriptFailed`].
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    let script = read_script(&args).map_err(CliError::Usage)?;
     let Setup {
         config,
         simulator: _simulator,
-    } = match setup::resolve(&args.config).await {
-        Ok(setup) => setup,
-        Err(code) => return code,
-    };
-    let host = match Host::new(config, one_run_options()) {
-        Ok(host) => host,
-        Err(error) => {
-            eprintln!("twilio-host: {error:#}");
-            return EXIT_USAGE;
-        }
-    };
-    match host.run(&args.tenant, &script).await {
-        Ok(report) => print_report(&report, args.json),
-        Err(error) => {
-            eprintln!("twilio-host: {error}");
-            EXIT_USAGE
-        }
-    }
+    } = setup::resolve(&args.config).await?;
+    let host = Host::new(config, one_run_options())
+        .map_err(|error| CliError::host("cannot load the plugin", error))?;
+    let report = host.run(&args.tenant, &script).await?;
+    print_report(&report, args.json)
 }
 
 fn read_script(args: &RunArgs) -> Result<String, String> {
@@ -83,7 +63,7 @@ fn read_script(args: &RunArgs) -> Result<String, String> {
     }
 }
 
-fn print_report(report: &RunReport, json: bool) -> u8 {
+fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
     print!("{}", report.printed);
     match &report.outcome {
         Ok(value) => {
@@ -98,17 +78,14 @@ fn print_report(report: &RunReport, json: bool) -> u8 {
                     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
                 );
             }
-            0
+            Ok(())
         }
-        Err(error) => {
-            eprint!("{}", describe_failure(error));
-            EXIT_SCRIPT_FAILED
-        }
+        Err(error) => Err(CliError::ScriptFailed(describe_failure(error))),
     }
 }
 
 /// The failure as a person reads it: kind and message, the error table's kind, Twilio code
-/// and HTTP status when there are some, and the traceback.
+/// and HTTP status when there are some, and the traceback (no final newline).
 fn describe_failure(error: &ScriptError) -> String {
     let mut text = format!("error ({}): {}\n", error.kind.as_str(), error.message);
     if let Some(value) = &error.value {
@@ -130,7 +107,6 @@ fn describe_failure(error: &ScriptError) -> String {
     }
     if let Some(traceback) = &error.traceback {
         text.push_str(traceback);
-        text.push('\n');
     }
-    text
+    text.trim_end().to_string()
 }

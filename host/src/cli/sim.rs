@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
-use super::{EXIT_USAGE, shutdown};
+use super::{CliError, shutdown};
 
 /// The environment variable examples/multi-account.toml reads the `default` account's auth
 /// token from.
@@ -28,7 +28,7 @@ fn accounts() -> Vec<SimAccount> {
 }
 
 /// Runs until Ctrl-C or SIGTERM.
-pub async fn sim(args: SimArgs) -> u8 {
+pub async fn sim(args: SimArgs) -> Result<(), CliError> {
     let lookups_port = match args.listen.port() {
         0 => 0,
         port => port.wrapping_add(1),
@@ -38,17 +38,13 @@ pub async fn sim(args: SimArgs) -> u8 {
         api_addr: args.listen,
         lookups_addr: SocketAddr::new(args.listen.ip(), lookups_port),
     };
-    let simulator = match Simulator::start(config).await {
-        Ok(simulator) => simulator,
-        Err(error) => {
-            eprintln!("twilio-host: cannot start the simulator: {error:#}");
-            return EXIT_USAGE;
-        }
-    };
+    let simulator = Simulator::start(config)
+        .await
+        .map_err(|error| CliError::host("cannot start the simulator", error))?;
     print_banner(&simulator);
     shutdown::requested().await;
     simulator.shutdown().await;
-    0
+    Ok(())
 }
 
 fn print_banner(simulator: &Simulator) {

@@ -49,32 +49,35 @@ impl Guest for Plugin {
                 lookups_base_url: a.lookups_base_url,
             })
             .collect();
-        let install = |lua: &mlua::Lua| {
-            // Prepares the namespace too when the sandbox was not prepared before the snapshot.
-            crate::twilio::bind_run(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
+        let bind = |lua: &mlua::Lua| {
+            // Builds the namespace too when the sandbox was not prepared before the snapshot.
+            crate::twilio::bind(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
         };
-        match PREPARED.with(|prepared| prepared.borrow_mut().take()) {
-            Some(sandbox) => runner::run_in(sandbox, &script, limits, install),
-            None => runner::run_to(&script, limits, Rc::new(HostOutput), install),
-        }
-        .map_err(|failure| RunError {
-            kind: match failure.kind {
-                FailureKind::Syntax => ErrorKind::Syntax,
-                FailureKind::Runtime => ErrorKind::Runtime,
-                FailureKind::InstructionLimit => ErrorKind::InstructionLimit,
-                FailureKind::MemoryLimit => ErrorKind::MemoryLimit,
-                FailureKind::Internal => ErrorKind::Internal,
-            },
-            message: failure.message,
-            traceback: failure.traceback,
-            value_json: failure.value_json,
-        })
+        let sandbox = match PREPARED.with(|prepared| prepared.borrow_mut().take()) {
+            Some(prepared) => Ok(prepared),
+            None => Sandbox::new(Rc::new(HostOutput)),
+        };
+        sandbox
+            .map_err(|error| runner::Failure::internal(error.to_string()))
+            .and_then(|sandbox| runner::run(sandbox, &script, limits, bind))
+            .map_err(|failure| RunError {
+                kind: match failure.kind {
+                    FailureKind::Syntax => ErrorKind::Syntax,
+                    FailureKind::Runtime => ErrorKind::Runtime,
+                    FailureKind::InstructionLimit => ErrorKind::InstructionLimit,
+                    FailureKind::MemoryLimit => ErrorKind::MemoryLimit,
+                    FailureKind::Internal => ErrorKind::Internal,
+                },
+                message: failure.message,
+                traceback: failure.traceback,
+                value_json: failure.value_json,
+            })
     }
 
     fn prepare() {
         // A failure here only means the first run builds its sandbox itself.
-        let prepared = Sandbox::prepare(Rc::new(HostOutput)).and_then(|sandbox| {
-            crate::twilio::prepare_namespace(&sandbox.lua)?;
+        let prepared = Sandbox::new(Rc::new(HostOutput)).and_then(|sandbox| {
+            crate::twilio::prepare(&sandbox.lua)?;
             Ok(sandbox)
         });
         if let Ok(sandbox) = prepared {

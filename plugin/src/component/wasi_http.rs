@@ -5,9 +5,11 @@ use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
 };
 use super::wasi::io::streams::StreamError;
-use crate::transport::{
-    ACCOUNT_HEADER, HttpRequest, HttpResponse, Method, Transport, TransportError,
-};
+use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
+
+/// The request header that names the account a request is for. The host replaces it with
+/// `Authorization` and never forwards it.
+const ACCOUNT_HEADER: &str = "x-twilio-account";
 
 /// Bytes written to an output stream per call (the stream accepts at most 4096 at once).
 const WRITE_CHUNK: usize = 4096;
@@ -150,9 +152,11 @@ fn stream_error(doing: &str, error: StreamError) -> TransportError {
 
 fn map_error(code: ErrorCode) -> TransportError {
     match code {
-        ErrorCode::HttpRequestDenied => {
-            TransportError::Denied("this host is not one of the tenant's Twilio endpoints".into())
-        }
+        ErrorCode::HttpRequestDenied => TransportError::Denied(
+            super::twilio::lua::egress::last_denial().unwrap_or_else(|| {
+                "the destination is not one the tenant's egress policy allows".into()
+            }),
+        ),
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout

@@ -293,7 +293,7 @@ fn is_next_page(path: &str, next: &str) -> bool {
 /// Removes the [`SECRET_KEYS`] from a response object.
 fn redact(fields: &mut Map<String, Json>) {
     for key in SECRET_KEYS {
-        fields.shift_remove(*key);
+        fields.remove(*key);
     }
 }
 

@@ -3,7 +3,6 @@
 //! reports what the script saw, and the checks every outcome must pass. Built for tests and with
 //! the `fuzzing` feature only.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -15,11 +14,8 @@ use super::spec::{Cross, FunctionSpec, Host, Rule, Shape, Wire};
 use crate::account::Account;
 use crate::runner::{self, FailureKind};
 use crate::sandbox::Limits;
+use crate::transport::recorder::{REQUEST_BUDGET, Recorder};
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
-
-/// Requests a [`Recorder`] answers per run before it answers like the host's spent budget, so
-/// that a response that pages forever ends as it does in the host.
-pub const REQUEST_BUDGET: usize = 100;
 
 /// The SID of the account probes run as.
 pub const ACCOUNT_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -117,43 +113,6 @@ pub const RESPONSE_KEYS: &[&str] = &[
     "auth_token",
     "detail",
 ];
-
-/// How a [`Recorder`] answers a request.
-pub type Respond = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
-
-/// A transport that records every request and answers with `respond`, up to
-/// [`REQUEST_BUDGET`] requests.
-pub struct Recorder {
-    requests: RefCell<Vec<HttpRequest>>,
-    respond: Respond,
-}
-
-impl Recorder {
-    /// A recorder answering with `respond`.
-    pub fn new(
-        respond: impl Fn(&HttpRequest) -> Result<HttpResponse, TransportError> + 'static,
-    ) -> Rc<Recorder> {
-        Rc::new(Recorder {
-            requests: RefCell::new(Vec::new()),
-            respond: Box::new(respond),
-        })
-    }
-
-    /// The requests sent so far.
-    pub fn requests(&self) -> Vec<HttpRequest> {
-        self.requests.borrow().clone()
-    }
-}
-
-impl Transport for Recorder {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.requests.borrow_mut().push(request.clone());
-        if self.requests.borrow().len() > REQUEST_BUDGET {
-            return Err(TransportError::Limit("request budget used up".into()));
-        }
-        (self.respond)(request)
-    }
-}
 
 /// A successful answer of the shape `spec` expects (a resource, a one-page list, a 204).
 pub fn success(spec: &FunctionSpec) -> HttpResponse {
@@ -280,8 +239,8 @@ pub fn call(function: &str, arguments: &str, transport: Rc<dyn Transport>) -> Re
         memory_bytes: 64 << 20,
         instructions: 100_000_000,
     };
-    let output = runner::run(&probe(function, arguments), limits, |lua| {
-        super::namespace::install(lua, accounts, Client::new(transport, retry))
+    let output = runner::run_collecting_output(&probe(function, arguments), limits, |lua| {
+        super::namespace::bind(lua, accounts, Client::new(transport, retry))
     });
     let text = match output.outcome {
         Ok(text) => text,

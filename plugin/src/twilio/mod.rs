@@ -29,28 +29,15 @@ use mlua::Lua;
 use crate::account::Account;
 use crate::transport::Transport;
 
-/// Installs the global `app` with `app.integrations.twilio` for `accounts`, sending requests
-/// through `transport` and retrying as `retry` says: [`prepare_namespace`] and [`bind_run`] in
-/// one go.
-pub fn install(
-    lua: &Lua,
-    accounts: Vec<Account>,
-    transport: Rc<dyn Transport>,
-    retry: retry::RetryPolicy,
-) -> mlua::Result<()> {
-    prepare_namespace(lua)?;
-    bind_run(lua, accounts, transport, retry)
-}
-
-/// Installs the part of `app.integrations.twilio` that is the same for every run (the tables,
+/// Builds the part of `app.integrations.twilio` that is the same for every run (the tables,
 /// metatables, `help` and the Lua glue), so that it can be built before the snapshot.
-pub fn prepare_namespace(lua: &Lua) -> mlua::Result<()> {
+pub fn prepare(lua: &Lua) -> mlua::Result<()> {
     namespace::prepare(lua)
 }
 
-/// Binds the run's `accounts`, `transport` and `retry` policy to the namespace (preparing it
-/// first if [`prepare_namespace`] was not called on `lua`).
-pub fn bind_run(
+/// Gives the namespace the run's `accounts`, sending requests through `transport` and retrying
+/// as `retry` says (building the namespace first when [`prepare`] was not called on `lua`).
+pub fn bind(
     lua: &Lua,
     accounts: Vec<Account>,
     transport: Rc<dyn Transport>,

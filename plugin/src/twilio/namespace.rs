@@ -48,13 +48,6 @@ const DEFAULT: &str = "default";
 /// What a name in a namespace resolves to, or why it does not.
 type Resolved = Result<Value, String>;
 
-/// Installs the global `app` with `app.integrations.twilio` for `accounts`: [`prepare`] and
-/// [`bind`] in one go.
-pub fn install(lua: &Lua, accounts: Vec<Account>, client: Client) -> mlua::Result<()> {
-    prepare(lua)?;
-    bind(lua, accounts, client)
-}
-
 /// Installs the global `app` with the run-independent part of `app.integrations.twilio`; the
 /// namespace resolves nothing until [`bind`] gives it a run's accounts and client.
 pub fn prepare(lua: &Lua) -> mlua::Result<()> {

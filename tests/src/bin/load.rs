@@ -1,7 +1,7 @@
 //! The load and soak test as a program (see `twilio_e2e::load`): `scripts/load.sh` runs it.
 //!
-//! Options (all optional): `--runs N` (10000), `--tenants N` (50), `--concurrency N` (16),
-//! `--faults PERCENT` (25), `--seed N` (7). Exits with status 1 if any message was duplicated,
+//! Options (all optional; `--help` lists them): `--runs N` (10000), `--tenants N` (50),
+//! `--concurrency N` (16), `--faults PERCENT` (25), `--seed N` (7). Exits with status 1 if any message was duplicated,
 //! lost or created despite a reported failure, if a tenant saw another's data, or if RSS kept
 //! growing after warm-up.
 
@@ -9,38 +9,36 @@ use std::process::ExitCode;
 
 use twilio_e2e::load::{self, LoadConfig, RSS_GROWTH_ALLOWED_KIB};
 
-fn parse(args: &[String]) -> Result<LoadConfig, String> {
-    let mut config = LoadConfig::soak();
-    let mut args = args.iter();
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let number: u64 = value
-            .parse()
-            .map_err(|_| format!("{flag}: {value:?} is not a number"))?;
-        let as_count = || usize::try_from(number).map_err(|e| e.to_string());
-        match flag.as_str() {
-            "--runs" => config.runs = as_count()?,
-            "--tenants" => config.tenants = as_count()?.max(1),
-            "--concurrency" => config.concurrency = as_count()?.max(1),
-            "--faults" => config.fault_percent = number.min(100),
-            "--seed" => config.seed = number,
-            other => return Err(format!("unknown option {other}")),
-        }
-    }
-    Ok(config)
+/// The load and soak test (defaults: the soak test's).
+#[derive(Debug, clap::Parser)]
+#[command(name = "load")]
+struct Args {
+    /// Runs in all.
+    #[arg(long, default_value_t = LoadConfig::soak().runs)]
+    runs: usize,
+    /// Tenants, each with its own simulator account.
+    #[arg(long, default_value_t = LoadConfig::soak().tenants, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    tenants: usize,
+    /// Runs in flight at once.
+    #[arg(long, default_value_t = LoadConfig::soak().concurrency, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    concurrency: usize,
+    /// Percentage of runs preceded by an injected fault.
+    #[arg(long, default_value_t = LoadConfig::soak().fault_percent, value_parser = clap::value_parser!(u64).range(0..=100))]
+    faults: u64,
+    /// Seed of the workload's choices.
+    #[arg(long, default_value_t = LoadConfig::soak().seed)]
+    seed: u64,
 }
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match parse(&args) {
-        Ok(config) => config,
-        Err(problem) => {
-            eprintln!(
-                "{problem}\nusage: load [--runs N] [--tenants N] [--concurrency N] [--faults PERCENT] [--seed N]"
-            );
-            return ExitCode::from(2);
-        }
+    let args = <Args as clap::Parser>::parse();
+    let config = LoadConfig {
+        runs: args.runs,
+        tenants: args.tenants,
+        concurrency: args.concurrency,
+        fault_percent: args.faults,
+        seed: args.seed,
     };
     println!("{config:?}");
     let report = load::run(config).await;

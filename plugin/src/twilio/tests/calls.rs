@@ -6,7 +6,7 @@ const API: &str = "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaa
 
 /// Runs `script` over the Twilio-like fake and returns the result and the only request.
 fn one(script: &str) -> (Json, HttpRequest) {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let result = ok(script, &fake);
     (result, fake.only_request())
 }
@@ -71,7 +71,7 @@ fn bodies_encode_non_ascii_and_reserved_characters() {
 
 #[test]
 fn a_body_of_1600_characters_counts_characters_not_bytes() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     ok(
         r#"return app.integrations.twilio.twilio_send_sms({to = "+15551234567", from = "+15559876543",
             body = string.rep("é", 1600)})"#,
@@ -297,8 +297,8 @@ fn delete_recording_sends_no_accept_and_reports_the_deletion() {
 }
 
 /// Serves `total` messages in pages of the size asked for, linking pages with `next_page_uri`.
-fn paged(total: usize) -> Rc<Fake> {
-    Fake::new(move |request| {
+fn paged(total: usize) -> Rc<Recorder> {
+    Recorder::new(move |request| {
         let query = request
             .url
             .split_once('?')
@@ -354,7 +354,7 @@ fn pagination_follows_next_page_uri_verbatim_up_to_the_limit() {
 }
 
 /// Lists messages with `arguments` over `fake`: how many came back and the URLs requested.
-fn list_messages(fake: &Rc<Fake>, arguments: &str) -> (i64, Vec<String>) {
+fn list_messages(fake: &Rc<Recorder>, arguments: &str) -> (i64, Vec<String>) {
     let script =
         format!("return #app.integrations.twilio.twilio_list_messages({arguments}).messages");
     let count = ok(&script, fake).as_i64().unwrap();
@@ -381,7 +381,7 @@ fn without_a_limit_every_page_is_read_and_the_limit_truncates_a_page() {
     let (count, urls) = list_messages(&paged(120), "");
     assert_eq!((count, urls.len()), (120, 3));
     let fifty = (0..50).map(|i| message(&format!("SM{i:032x}"))).collect();
-    let fake = Fake::always(200, &page_envelope(fifty).to_string());
+    let fake = fake_always(200, &page_envelope(fifty).to_string());
     let (count, urls) = list_messages(&fake, "{limit = 7, page_size = 50}");
     assert_eq!(count, 7);
     assert_eq!(urls, vec![format!("{API}/Messages.json?PageSize=7")]);
@@ -389,7 +389,7 @@ fn without_a_limit_every_page_is_read_and_the_limit_truncates_a_page() {
 
 #[test]
 fn functions_without_page_size_page_internally() {
-    let fake = Fake::new(|request| {
+    let fake = Recorder::new(|request| {
         let first = !request.url.contains("Page=1");
         let items = if first {
             vec![recording("RE1"), recording("RE2")]
@@ -419,7 +419,7 @@ fn functions_without_page_size_page_internally() {
 
 #[test]
 fn empty_lists_are_arrays() {
-    let fake = Fake::always(200, &page("calls", vec![]).to_string());
+    let fake = fake_always(200, &page("calls", vec![]).to_string());
     let result = ok(
         "return app.integrations.twilio.twilio_list_calls({})",
         &fake,

@@ -31,7 +31,7 @@ fn twilio_error_bodies_become_twilio_errors() {
         (429, 20429, "Too Many Requests"),
     ];
     for (status, code, text) in cases {
-        let fake = Fake::always(status, &twilio_body(code, status, text));
+        let fake = fake_always(status, &twilio_body(code, status, text));
         let failure = fails(SEND, &fake);
         let error = error_value(&failure);
         let link = format!("https://www.twilio.com/docs/errors/{code}");
@@ -56,7 +56,7 @@ fn twilio_error_bodies_become_twilio_errors() {
 
 #[test]
 fn a_body_that_is_not_twilio_shaped_gives_the_status_as_code() {
-    let fake = Fake::always(502, "<html><body>Bad Gateway</body></html>");
+    let fake = fake_always(502, "<html><body>Bad Gateway</body></html>");
     let error = error_value(&fails(
         &format!(r#"return app.integrations.twilio.twilio_get_call({{call_sid = "CA{HEX}"}})"#),
         &fake,
@@ -67,14 +67,14 @@ fn a_body_that_is_not_twilio_shaped_gives_the_status_as_code() {
     assert!(error["message"].as_str().unwrap().contains("Bad Gateway"));
     assert_eq!(fake.requests().len(), 4, "a GET is retried on 5xx");
 
-    let failure = fails(SEND, &Fake::always(503, ""));
+    let failure = fails(SEND, &fake_always(503, ""));
     assert_eq!(
         failure.message,
         "twilio_send_sms failed: HTTP 503: the response body is empty"
     );
     let failure = fails(
         SEND,
-        &Fake::always(400, r#"{"message": "Bad things", "status": 400}"#),
+        &fake_always(400, r#"{"message": "Bad things", "status": 400}"#),
     );
     assert_eq!(error_value(&failure)["code"], 400);
     assert_eq!(
@@ -136,7 +136,7 @@ fn malformed_responses_are_response_errors() {
         ),
     ];
     for (script, status, body, needle) in cases {
-        let failure = fails(script, &Fake::always(status, body));
+        let failure = fails(script, &fake_always(status, body));
         let error = error_value(&failure);
         assert_eq!(error["kind"], "response", "{script}");
         assert_eq!(error["status"], status);
@@ -173,7 +173,7 @@ fn transport_failures_have_their_own_kinds() {
     ];
     for (error, kind, attempts) in cases {
         let detail = error.to_string();
-        let fake = Fake::new(move |_| Err(error.clone()));
+        let fake = Recorder::new(move |_| Err(error.clone()));
         let failure = fails(
             "return app.integrations.twilio.twilio_list_messages({limit = 1})",
             &fake,
@@ -195,10 +195,10 @@ fn transport_failures_have_their_own_kinds() {
 
 #[test]
 fn a_post_is_never_repeated_after_a_server_error_or_connection_failure() {
-    let fake = Fake::always(500, &twilio_body(20500, 500, "Internal Server Error"));
+    let fake = fake_always(500, &twilio_body(20500, 500, "Internal Server Error"));
     fails(SEND, &fake);
     assert_eq!(fake.requests().len(), 1);
-    let fake = Fake::new(|_| Err(TransportError::Connection("reset".into())));
+    let fake = Recorder::new(|_| Err(TransportError::Connection("reset".into())));
     assert_eq!(error_value(&fails(SEND, &fake))["kind"], "transport");
     assert_eq!(fake.requests().len(), 1);
 }
@@ -207,7 +207,7 @@ fn a_post_is_never_repeated_after_a_server_error_or_connection_failure() {
 fn a_retried_get_succeeds_and_waits_with_backoff() {
     let attempts = Rc::new(RefCell::new(0));
     let counter = Rc::clone(&attempts);
-    let fake = Fake::new(move |request| {
+    let fake = Recorder::new(move |request| {
         *counter.borrow_mut() += 1;
         Ok(match *counter.borrow() {
             1 => response(503, "unavailable"),
@@ -221,13 +221,13 @@ fn a_retried_get_succeeds_and_waits_with_backoff() {
     let waits = Rc::new(RefCell::new(Vec::new()));
     let transport: Rc<dyn Transport> = fake.clone();
     let policy = quick_retries(Rc::clone(&waits));
-    let output = runner::run(
+    let output = runner::run_collecting_output(
         &format!(r#"return app.integrations.twilio.twilio_get_call({{call_sid = "CA{HEX}"}}).sid"#),
         Limits {
             memory_bytes: 64 << 20,
             instructions: 100_000_000,
         },
-        |lua| super::super::namespace::install(lua, two_accounts(), Client::new(transport, policy)),
+        |lua| super::super::namespace::bind(lua, two_accounts(), Client::new(transport, policy)),
     );
     assert_eq!(output.outcome, Ok(format!("\"CA{HEX}\"")));
     assert_eq!(*attempts.borrow(), 3);
@@ -239,7 +239,7 @@ fn a_retried_get_succeeds_and_waits_with_backoff() {
 
 #[test]
 fn errors_are_catchable_tables_with_a_readable_tostring() {
-    let fake = Fake::always(
+    let fake = fake_always(
         400,
         &twilio_body(21211, 400, "The 'To' number is not valid."),
     );
@@ -267,7 +267,7 @@ fn errors_are_catchable_tables_with_a_readable_tostring() {
 fn an_uncaught_error_ends_the_run_at_the_scripts_line() {
     let failure = fails(
         "local x = 1\n\nlocal r = app.integrations.twilio.twilio_send_sms({to = 'nope'})\nreturn r",
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(
         failure.message.starts_with("twilio_send_sms: "),

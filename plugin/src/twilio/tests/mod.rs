@@ -19,6 +19,7 @@ use crate::account::Account;
 use crate::output::{Buffer, Output};
 use crate::runner::{self, Failure, RunOutput};
 use crate::sandbox::{Limits, Sandbox};
+use crate::transport::recorder::Recorder;
 use crate::transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 
 /// A 32-digit hex tail for SIDs.
@@ -30,51 +31,15 @@ const DEFAULT_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 /// The SID of the `work` test account.
 const WORK_SID: &str = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, TransportError>>;
-
-/// A transport that records every request and answers with `responder`.
-struct Fake {
-    requests: RefCell<Vec<HttpRequest>>,
-    responder: Responder,
+/// A recorder that answers like Twilio for every operation of the API.
+fn fake_twilio() -> Rc<Recorder> {
+    Recorder::new(|request| Ok(twilio_like(request)))
 }
 
-impl Fake {
-    fn new(
-        responder: impl Fn(&HttpRequest) -> Result<HttpResponse, TransportError> + 'static,
-    ) -> Rc<Fake> {
-        Rc::new(Fake {
-            requests: RefCell::new(Vec::new()),
-            responder: Box::new(responder),
-        })
-    }
-
-    /// Answers like Twilio for every operation of the API.
-    fn twilio() -> Rc<Fake> {
-        Fake::new(|request| Ok(twilio_like(request)))
-    }
-
-    /// Always answers `status` with `body`.
-    fn always(status: u16, body: &str) -> Rc<Fake> {
-        let body = body.to_owned();
-        Fake::new(move |_| Ok(response(status, &body)))
-    }
-
-    fn requests(&self) -> Vec<HttpRequest> {
-        self.requests.borrow().clone()
-    }
-
-    fn only_request(&self) -> HttpRequest {
-        let requests = self.requests();
-        assert_eq!(requests.len(), 1, "{requests:#?}");
-        requests[0].clone()
-    }
-}
-
-impl Transport for Fake {
-    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        self.requests.borrow_mut().push(request.clone());
-        (self.responder)(request)
-    }
+/// A recorder that always answers `status` with `body`.
+fn fake_always(status: u16, body: &str) -> Rc<Recorder> {
+    let body = body.to_owned();
+    Recorder::new(move |_| Ok(response(status, &body)))
 }
 
 fn response(status: u16, body: &str) -> HttpResponse {
@@ -127,7 +92,7 @@ fn quick_retries(waits: Rc<RefCell<Vec<Duration>>>) -> RetryPolicy {
 }
 
 /// Runs `script` with `accounts` over `fake`.
-fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Fake>) -> RunOutput {
+fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Recorder>) -> RunOutput {
     let transport: Rc<dyn Transport> = fake.clone();
     let limits = Limits {
         memory_bytes: 64 << 20,
@@ -136,9 +101,9 @@ fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Fake>) -> RunOutput 
     // As the component runs: the namespace prepared with the sandbox (before the snapshot),
     // the run's accounts and client bound late.
     let buffer = Rc::new(Buffer::default());
-    let sandbox = Sandbox::prepare(Rc::clone(&buffer) as Rc<dyn Output>).expect("a sandbox");
-    super::namespace::prepare(&sandbox.lua).expect("a namespace");
-    let outcome = runner::run_in(sandbox, script, limits, |lua| {
+    let sandbox = Sandbox::new(Rc::clone(&buffer) as Rc<dyn Output>).expect("a sandbox");
+    super::prepare(&sandbox.lua).expect("a namespace");
+    let outcome = runner::run(sandbox, script, limits, |lua| {
         let client = Client::new(transport, quick_retries(Rc::default()));
         super::namespace::bind(lua, accounts, client)
     });
@@ -149,7 +114,7 @@ fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Fake>) -> RunOutput 
 }
 
 /// Runs `script` with [`two_accounts`] over `fake` and returns its JSON result.
-fn ok(script: &str, fake: &Rc<Fake>) -> Json {
+fn ok(script: &str, fake: &Rc<Recorder>) -> Json {
     let output = run_with(script, two_accounts(), fake);
     match output.outcome {
         Ok(text) => serde_json::from_str(&text).unwrap(),
@@ -161,7 +126,7 @@ fn ok(script: &str, fake: &Rc<Fake>) -> Json {
 }
 
 /// Runs `script` with [`two_accounts`] over `fake` and returns its failure.
-fn fails(script: &str, fake: &Rc<Fake>) -> Failure {
+fn fails(script: &str, fake: &Rc<Recorder>) -> Failure {
     let output = run_with(script, two_accounts(), fake);
     match output.outcome {
         Ok(text) => panic!("{script}\nsucceeded with {text}"),

@@ -6,7 +6,7 @@ use crate::twilio::spec::{self, Rule};
 
 #[test]
 fn named_accounts_route_to_their_sid_host_and_name() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     ok(
         r#"app.integrations.twilio.work.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "hi"})
            app.integrations.twilio.default.twilio_list_calls({limit = 1})
@@ -42,7 +42,7 @@ fn named_accounts_route_to_their_sid_host_and_name() {
 
 #[test]
 fn a_single_account_is_the_default_whatever_its_name() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let accounts = vec![on_twilio("personal", WORK_SID)];
     let output = run_with(
         "app.integrations.twilio.twilio_get_account() app.integrations.twilio.default.twilio_get_account()
@@ -56,7 +56,7 @@ fn a_single_account_is_the_default_whatever_its_name() {
 
 #[test]
 fn without_a_default_the_error_lists_the_accounts() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let accounts = vec![
         on_twilio("personal", DEFAULT_SID),
         on_twilio("work", WORK_SID),
@@ -93,7 +93,7 @@ fn without_a_default_the_error_lists_the_accounts() {
 fn unknown_names_list_what_exists() {
     let failure = fails(
         "return app.integrations.twilio.wrok.twilio_get_account()",
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(
         failure.message.starts_with(
@@ -104,7 +104,7 @@ fn unknown_names_list_what_exists() {
     );
     let failure = fails(
         "return app.integrations.twilio.send_sms({})",
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(
         failure.message.contains("did you mean \"twilio_send_sms\""),
@@ -113,10 +113,10 @@ fn unknown_names_list_what_exists() {
     );
     let failure = fails(
         "return app.integrations.twilio.work.twilio_sendsms({})",
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(failure.message.starts_with("app.integrations.twilio.work: no function named \"twilio_sendsms\" (did you mean \"twilio_send_sms\"?)"));
-    let failure = fails("return app.integrations.slack", &Fake::twilio());
+    let failure = fails("return app.integrations.slack", &fake_twilio());
     assert!(
         failure.message.contains("it has: twilio"),
         "{}",
@@ -138,7 +138,7 @@ fn the_namespace_is_read_only() {
                getmetatable(app.integrations.twilio),
                getmetatable(app),
            }"#,
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert_eq!(
         result[0],
@@ -164,7 +164,7 @@ fn help_serves_the_reference() {
            return {whole = t.help(), one = t.help("twilio_send_sms"), colon = t:help("twilio_get_call"),
                    work = t.work.help("twilio_make_call"), err = tostring(err),
                    root = tostring(t), account = tostring(t.work)}"#,
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert_eq!(result["whole"], reference::REFERENCE);
     assert_eq!(
@@ -216,7 +216,7 @@ fn the_namespace_has_exactly_the_documented_functions() {
          return out",
         documented.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
     );
-    let result = ok(&script, &Fake::twilio());
+    let result = ok(&script, &fake_twilio());
     assert_eq!(result, json!(vec!["functionfunction"; 15]));
 }
 
@@ -265,7 +265,7 @@ fn every_example_runs_verbatim() {
             .nth(1)
             .and_then(|rest| rest.split("```").next())
             .unwrap_or_else(|| panic!("{name} has no example"));
-        let fake = Fake::twilio();
+        let fake = fake_twilio();
         let output = run_with(example, two_accounts(), &fake);
         if example.contains("xxxxxxxx") {
             let failure = output.outcome.unwrap_err();
@@ -302,20 +302,16 @@ fn every_example_runs_verbatim() {
 fn bad_account_names_are_refused_at_install() {
     for name in ["twilio_x", "help", "1st", "my-account", ""] {
         let accounts = vec![on_twilio(name, DEFAULT_SID)];
-        let output = run_with("return 1", accounts, &Fake::twilio());
+        let output = run_with("return 1", accounts, &fake_twilio());
         assert!(output.outcome.is_err(), "{name}");
     }
     let twice = vec![on_twilio("a", DEFAULT_SID), on_twilio("a", WORK_SID)];
-    assert!(
-        run_with("return 1", twice, &Fake::twilio())
-            .outcome
-            .is_err()
-    );
+    assert!(run_with("return 1", twice, &fake_twilio()).outcome.is_err());
 }
 
 #[test]
 fn an_account_sid_that_could_change_the_path_is_refused() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let accounts = vec![account(
         "default",
         "AC1/../../x",

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value as Json;
 
+use crate::transport::recorder::Recorder;
 use crate::transport::{HttpResponse, TransportError};
 use crate::twilio::fuzzing::{self, lua_bytes, plausible, valid_arguments};
 use crate::twilio::spec::{FUNCTIONS, FunctionSpec, Param};
@@ -259,7 +260,7 @@ fn arbitrary_responses_give_a_result_table_or_an_error_table() {
 #[test]
 fn valid_arguments_are_valid() {
     for spec in FUNCTIONS {
-        let recorder = fuzzing::Recorder::new(|_| Ok(fuzzing::success(spec)));
+        let recorder = Recorder::new(|_| Ok(fuzzing::success(spec)));
         let seen = fuzzing::call(spec.name, &valid_arguments(spec), recorder).unwrap();
         assert!(
             matches!(seen, fuzzing::Seen::Returned { table: true }),

@@ -404,7 +404,7 @@ fn bad_input_is_refused_before_any_request() {
     functions.dedup();
     assert_eq!(functions.len(), 15, "every function has bad-input cases");
     for (function, arguments, field, needle) in cases {
-        let fake = Fake::twilio();
+        let fake = fake_twilio();
         let script = format!("return app.integrations.twilio.{function}({arguments})");
         let failure = fails(&script, &fake);
         let error = error_value(&failure);
@@ -426,7 +426,7 @@ fn bad_input_is_refused_before_any_request() {
 fn the_error_message_quotes_the_rule() {
     let failure = fails(
         r#"return app.integrations.twilio.twilio_send_sms({to = "555-1234", from = "+15559876543", body = "x"})"#,
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(
         failure.message.starts_with(
@@ -441,7 +441,7 @@ fn the_error_message_quotes_the_rule() {
 fn colon_calls_are_explained() {
     let failure = fails(
         "return app.integrations.twilio:twilio_list_messages({limit = 1})",
-        &Fake::twilio(),
+        &fake_twilio(),
     );
     assert!(
         failure.message.contains("not a colon"),
@@ -452,7 +452,7 @@ fn colon_calls_are_explained() {
 
 #[test]
 fn metamethods_of_argument_tables_never_run() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let result = ok(
         r#"local boom = function() error("metamethod ran") end
            local args = setmetatable({to = "+15551234567", from = "+15559876543", body = "hi"},
@@ -470,7 +470,7 @@ fn metamethods_of_argument_tables_never_run() {
 
 #[test]
 fn odd_values_do_not_panic() {
-    let fake = Fake::twilio();
+    let fake = fake_twilio();
     let result = ok(
         r#"local t = app.integrations.twilio
            local inputs = {

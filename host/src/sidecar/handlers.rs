@@ -10,11 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
-use twilio_host::Host;
+
+use crate::Host;
 
 use super::auth;
 
-/// The largest script accepted, in bytes.
+/// The largest script the sidecar accepts, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
 /// The largest request body read (a 1 MiB script grows when JSON-escaped).
 const MAX_BODY_BYTES: usize = 8 * MAX_SCRIPT_BYTES;

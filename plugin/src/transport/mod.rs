@@ -1,11 +1,11 @@
 //! The one way out of the plugin: an HTTP exchange carried by the host. In the component it is
-//! `wasi:http/outgoing-handler` (see `component::WasiHttp`); unit tests supply their own.
+//! `wasi:http/outgoing-handler` (see `component::WasiHttp`); native tests and fuzz targets use
+//! the [`recorder`].
+
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod recorder;
 
 use std::fmt;
-
-/// The request header that names the account a request is for. The host replaces it with
-/// `Authorization` and never forwards it.
-pub const ACCOUNT_HEADER: &str = "x-twilio-account";
 
 /// HTTP methods the Twilio client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

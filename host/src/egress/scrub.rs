@@ -2,13 +2,18 @@
 //! resources (real Twilio returns it), and any configured secret's bytes wherever they appear.
 
 use bytes::Bytes;
+use memchr::memmem;
 use serde_json::Value;
 
 /// Placeholder written where a secret was.
 const REDACTED: &str = "[redacted by twilio-host]";
 
 /// The body the guest may see for a response to `path`.
-pub fn scrub_response(path: &str, body: Bytes, secrets: &[&[u8]]) -> Bytes {
+pub fn scrub_response<'a>(
+    path: &str,
+    body: Bytes,
+    secrets: impl IntoIterator<Item = &'a [u8]>,
+) -> Bytes {
     let body = if is_account_resource(path) {
         drop_auth_tokens(body)
     } else {
@@ -47,11 +52,10 @@ fn remove_key(value: &mut Value, key: &str) {
     }
 }
 
-fn redact_secret_bytes(body: Bytes, secrets: &[&[u8]]) -> Bytes {
+fn redact_secret_bytes<'a>(body: Bytes, secrets: impl IntoIterator<Item = &'a [u8]>) -> Bytes {
     let present: Vec<&[u8]> = secrets
-        .iter()
-        .copied()
-        .filter(|s| !s.is_empty() && contains(&body, s))
+        .into_iter()
+        .filter(|s| !s.is_empty() && memmem::find(&body, s).is_some())
         .collect();
     if present.is_empty() {
         return body;
@@ -63,22 +67,18 @@ fn redact_secret_bytes(body: Bytes, secrets: &[&[u8]]) -> Bytes {
     Bytes::from(text)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack;
-    while !rest.is_empty() {
-        if rest.starts_with(needle) {
-            out.extend_from_slice(with);
-            rest = &rest[needle.len()..];
-        } else {
-            out.push(rest[0]);
-            rest = &rest[1..];
+    let mut copied = 0;
+    for found in memmem::find_iter(haystack, needle) {
+        if found < copied {
+            continue; // overlaps the occurrence just replaced
         }
+        out.extend_from_slice(&haystack[copied..found]);
+        out.extend_from_slice(with);
+        copied = found + needle.len();
     }
+    out.extend_from_slice(&haystack[copied..]);
     out
 }
 
@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn account_responses_lose_their_auth_token() {
         let body = Bytes::from(r#"{"sid":"AC1","auth_token":"abc","friendly_name":"x"}"#);
-        let out = scrub_response("/2010-04-01/Accounts/AC1.json", body, &[]);
+        let out = scrub_response("/2010-04-01/Accounts/AC1.json", body, []);
         let json: Value = serde_json::from_slice(&out).unwrap();
         assert!(json.get("auth_token").is_none());
         assert_eq!(json["friendly_name"], "x");
@@ -98,11 +98,23 @@ mod tests {
     #[test]
     fn secret_bytes_are_redacted_anywhere() {
         let body = Bytes::from(r#"{"body":"token is s3cret!"}"#);
-        let out = scrub_response("/2010-04-01/Accounts/AC1/Messages.json", body, &[b"s3cret"]);
+        let out = scrub_response(
+            "/2010-04-01/Accounts/AC1/Messages.json",
+            body,
+            [b"s3cret".as_slice()],
+        );
         assert_eq!(
             &out[..],
             br#"{"body":"token is [redacted by twilio-host]!"}"#
         );
+    }
+
+    #[test]
+    fn overlapping_and_repeated_secrets_are_all_replaced() {
+        assert_eq!(replace_all(b"aaaa", b"aa", b"X"), b"XX");
+        assert_eq!(replace_all(b"aaa", b"aa", b"X"), b"Xa");
+        assert_eq!(replace_all(b"xsys", b"s", b"[]"), b"x[]y[]");
+        assert_eq!(replace_all(b"none", b"zz", b"X"), b"none");
     }
 
     #[test]

@@ -1,0 +1,442 @@
+//! The egress path of a run: every request the guest makes passes [`Egress`], the run's
+//! `WasiHttpHooks`. It counts the request against the run's budget, asks the tenant's
+//! [`policy`] (a pure decision), authenticates an allowed request as the account the guest
+//! named (the secret is added here, on the host side), clamps the guest's timeouts, sends it
+//! through the host's shared [`client`], removes secrets from what comes back ([`scrub`]) and
+//! writes one [`audit`] event.
+
+mod audit;
+pub mod client;
+pub mod policy;
+mod scrub;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderName, PROXY_AUTHORIZATION};
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use wasmtime_wasi_http::{
+    DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
+    WasiHttpHooks,
+};
+
+use crate::limits::Limits;
+use audit::AuditRecord;
+pub use client::EgressClient;
+pub use policy::{ACCOUNT_HEADER, Denial, TenantPolicy};
+use scrub::scrub_response;
+
+/// The future `send_request` returns.
+type SendFuture = Box<
+    dyn Future<
+            Output = Result<
+                (
+                    Response<WasiBody>,
+                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                ),
+                HttpError,
+            >,
+        > + Send,
+>;
+
+/// The egress of one run: the tenant's policy and limits, the run's request count, and the
+/// host's shared client.
+pub struct Egress {
+    policy: Arc<TenantPolicy>,
+    limits: Limits,
+    client: EgressClient,
+    requests_made: u32,
+    last_denial: Option<String>,
+}
+
+/// A request the policy allowed, ready to send.
+struct Admitted {
+    account: String,
+    request: Request<WasiBody>,
+    options: RequestOptions,
+}
+
+/// Why a request was not sent.
+enum Refusal {
+    /// The policy refused it.
+    Denied(Denial),
+    /// The run's request budget is used up.
+    Budget(u32),
+}
+
+impl Egress {
+    /// The egress of one run under `policy` and `limits`, sending through `client`.
+    pub fn new(policy: Arc<TenantPolicy>, limits: Limits, client: EgressClient) -> Egress {
+        Egress {
+            policy,
+            limits,
+            client,
+            requests_made: 0,
+            last_denial: None,
+        }
+    }
+
+    /// How many requests this run has sent (or tried to).
+    pub fn requests_made(&self) -> u32 {
+        self.requests_made
+    }
+
+    /// Why the policy refused this run's latest refused request, as the script is told it.
+    pub fn last_denial(&self) -> Option<&str> {
+        self.last_denial.as_deref()
+    }
+
+    /// Counts the request, applies the policy, and swaps the account header for the account's
+    /// credential; the guest's own credential headers never leave.
+    fn admit(
+        &mut self,
+        mut request: Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<Admitted, Refusal> {
+        let limits = self.limits;
+        if self.requests_made >= limits.max_requests {
+            return Err(Refusal::Budget(limits.max_requests));
+        }
+        self.requests_made += 1;
+        let grant = match self.policy.decide(request.uri(), request.headers()) {
+            Ok(grant) => grant,
+            Err(denial) => {
+                self.last_denial = Some(denial.to_string());
+                return Err(Refusal::Denied(denial));
+            }
+        };
+        let account = grant.account.to_string();
+        let authorization = grant.authorization.clone();
+        let headers = request.headers_mut();
+        headers.remove(ACCOUNT_HEADER);
+        headers.remove(PROXY_AUTHORIZATION);
+        headers.insert(AUTHORIZATION, authorization);
+        let clamp = |guest: Option<Duration>| {
+            Some(guest.map_or(limits.http_timeout, |g| g.min(limits.http_timeout)))
+        };
+        let options = options.unwrap_or_default();
+        Ok(Admitted {
+            account,
+            request,
+            options: RequestOptions {
+                connect_timeout: clamp(options.connect_timeout),
+                first_byte_timeout: clamp(options.first_byte_timeout),
+                between_bytes_timeout: clamp(options.between_bytes_timeout),
+            },
+        })
+    }
+}
+
+impl WasiHttpHooks for Egress {
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(is_forbidden)
+    }
+
+    fn send_request(
+        &mut self,
+        request: Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        let record = AuditRecord {
+            tenant: self.policy.tenant().to_string(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+        };
+        let decision = self.admit(request, options);
+        let policy = Arc::clone(&self.policy);
+        let client = self.client.clone();
+        let max_body = self.limits.max_response_bytes;
+        Box::new(async move {
+            let admitted = match decision {
+                Ok(admitted) => admitted,
+                Err(Refusal::Denied(denial)) => {
+                    record.refused(&denial);
+                    return Err(HttpError::HttpRequestDenied);
+                }
+                Err(Refusal::Budget(max)) => {
+                    record.refused(&format!("request budget of {max} per run used up"));
+                    return Err(HttpError::ConnectionLimitReached);
+                }
+            };
+            let started = Instant::now();
+            let path = admitted.request.uri().path().to_string();
+            let result = client
+                .exchange(admitted.request, &admitted.options, max_body)
+                .await;
+            match result {
+                Ok(response) => {
+                    record.answered(
+                        &admitted.account,
+                        response.status().as_u16(),
+                        started.elapsed(),
+                    );
+                    let (mut parts, body) = response.into_parts();
+                    let body = scrub_response(&path, body, policy.secrets());
+                    parts.headers.remove(CONTENT_LENGTH);
+                    let body = Full::new(body)
+                        .map_err(|never| match never {})
+                        .boxed_unsync();
+                    let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                        Box::new(async { Ok(()) });
+                    Ok((Response::from_parts(parts, body), done))
+                }
+                Err(error) => {
+                    record.failed(&admitted.account, &error, started.elapsed());
+                    Err(error)
+                }
+            }
+        })
+    }
+}
+
+/// Headers the guest may never set: the defaults plus every credential header.
+fn is_forbidden(name: &HeaderName) -> bool {
+    DEFAULT_FORBIDDEN_HEADERS.contains(name)
+        || *name == AUTHORIZATION
+        || *name == PROXY_AUTHORIZATION
+        || name.as_str() == "cookie"
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use http_body_util::Empty;
+
+    use super::*;
+    use crate::config::{AccountConfig, AccountSid, BaseUrl, TenantConfig};
+    use crate::credential::Credential;
+    use crate::secret::Secret;
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+    fn limits() -> Limits {
+        Limits {
+            max_requests: 2,
+            ..Limits::default()
+        }
+    }
+
+    fn egress(api: &str, client: EgressClient) -> Egress {
+        let tenant = TenantConfig {
+            name: "acme".into(),
+            accounts: vec![AccountConfig {
+                name: "default".into(),
+                account_sid: AccountSid::parse(SID).unwrap(),
+                subaccounts: Vec::new(),
+                credential: Credential::AuthToken(Secret::new("token".into())),
+                api_base_url: BaseUrl::parse(api).unwrap(),
+                lookups_base_url: BaseUrl::parse("https://lookups.twilio.com").unwrap(),
+            }],
+            limits: limits(),
+            api_token_sha256: None,
+        };
+        Egress::new(Arc::new(TenantPolicy::new(&tenant)), limits(), client)
+    }
+
+    fn client() -> EgressClient {
+        EgressClient::new(Limits::default().http_timeout)
+    }
+
+    fn request(url: &str, account: Option<&str>) -> Request<WasiBody> {
+        let mut builder = Request::get(url);
+        if let Some(account) = account {
+            builder = builder.header(ACCOUNT_HEADER, account);
+        }
+        builder
+            .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
+            .unwrap()
+    }
+
+    fn verdict(egress: &mut Egress, url: &str) -> Result<(), String> {
+        egress
+            .admit(request(url, Some("default")), None)
+            .map(|_| ())
+            .map_err(|refusal| match refusal {
+                Refusal::Denied(denial) => denial.to_string(),
+                Refusal::Budget(max) => format!("budget {max}"),
+            })
+    }
+
+    #[test]
+    fn the_request_budget_counts_every_attempt() {
+        let api = "https://api.twilio.com";
+        let url = format!("{api}/2010-04-01/Accounts/{SID}.json");
+        let mut egress = egress(api, client());
+        assert!(verdict(&mut egress, &url).is_ok());
+        assert!(verdict(&mut egress, "https://evil.example/").is_err());
+        assert_eq!(verdict(&mut egress, &url), Err("budget 2".into()));
+        assert_eq!(egress.requests_made(), 2);
+    }
+
+    #[test]
+    fn the_latest_denial_is_kept_for_the_script() {
+        let api = "https://api.twilio.com";
+        let mut egress = egress(api, client());
+        assert_eq!(egress.last_denial(), None);
+        let other = "ACffffffffffffffffffffffffffffffff";
+        let _ = verdict(
+            &mut egress,
+            &format!("{api}/2010-04-01/Accounts/{other}.json"),
+        );
+        assert_eq!(
+            egress.last_denial(),
+            Some(format!("account \"default\" may not act on \"{other}\"").as_str())
+        );
+    }
+
+    #[test]
+    fn the_secret_goes_in_on_the_host_side_and_the_guest_cannot_set_it() {
+        let api = "https://api.twilio.com";
+        let mut egress = egress(api, client());
+        let mut guest = request(
+            &format!("{api}/2010-04-01/Accounts/{SID}.json"),
+            Some("default"),
+        );
+        guest
+            .headers_mut()
+            .insert(AUTHORIZATION, "Basic Z3Vlc3Q6Z3Vlc3Q=".parse().unwrap());
+        let Ok(admitted) = egress.admit(guest, None) else {
+            panic!("allowed")
+        };
+        let headers = admitted.request.headers();
+        assert!(headers.get(ACCOUNT_HEADER).is_none());
+        assert_eq!(headers.get_all(AUTHORIZATION).iter().count(), 1);
+        assert_eq!(
+            headers[AUTHORIZATION],
+            Credential::AuthToken(Secret::new("token".into()))
+                .authorization(&AccountSid::parse(SID).unwrap())
+        );
+        assert!(is_forbidden(&AUTHORIZATION));
+        assert!(!is_forbidden(&HeaderName::from_static(ACCOUNT_HEADER)));
+    }
+
+    #[test]
+    fn guest_timeouts_are_clamped_to_the_tenants() {
+        let api = "https://api.twilio.com";
+        let mut egress = egress(api, client());
+        let long = Some(Duration::from_secs(600));
+        let options = RequestOptions {
+            connect_timeout: long,
+            first_byte_timeout: None,
+            between_bytes_timeout: Some(Duration::from_millis(5)),
+        };
+        let Ok(admitted) = egress.admit(
+            request(
+                &format!("{api}/2010-04-01/Accounts/{SID}.json"),
+                Some("default"),
+            ),
+            Some(options),
+        ) else {
+            panic!("allowed")
+        };
+        let limit = Limits::default().http_timeout;
+        assert_eq!(admitted.options.connect_timeout, Some(limit));
+        assert_eq!(admitted.options.first_byte_timeout, Some(limit));
+        assert_eq!(
+            admitted.options.between_bytes_timeout,
+            Some(Duration::from_millis(5))
+        );
+    }
+
+    #[tokio::test]
+    async fn runs_of_one_host_reuse_its_connections() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(read) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if read == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buffer[..read]);
+                        // One answer per complete request head (GET: no body).
+                        while let Some(end) = memchr::memmem::find(&seen, b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
+                            if socket.write_all(answer.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let api = format!("http://127.0.0.1:{port}");
+        let url = format!("{api}/2010-04-01/Accounts/{SID}.json");
+        let shared = client();
+        for _ in 0..3 {
+            // A new run: a new egress, the host's client.
+            let mut egress = egress(&api, shared.clone());
+            let sent = egress.send_request(
+                request(&url, Some("default")),
+                None,
+                Box::new(async { Ok(()) }),
+            );
+            let Ok((response, _)) = Box::into_pin(sent).await else {
+                panic!("the request succeeds")
+            };
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"{}");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "one connection for three runs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_denied_destination_is_never_connected_to() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut egress = egress("https://api.twilio.com", client());
+        let guest = request(
+            &format!("http://127.0.0.1:{port}/2010-04-01/Accounts/{SID}.json"),
+            Some("default"),
+        );
+        let response =
+            Box::into_pin(egress.send_request(guest, None, Box::new(async { Ok(()) }))).await;
+        assert!(matches!(response, Err(HttpError::HttpRequestDenied)));
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let options = RequestOptions {
+            connect_timeout: Some(Duration::from_millis(500)),
+            first_byte_timeout: Some(Duration::from_millis(500)),
+            between_bytes_timeout: Some(Duration::from_millis(500)),
+        };
+        let request = request(&format!("http://127.0.0.1:{port}/"), None);
+        let result = client().exchange(request, &options, 1024).await;
+        assert!(
+            matches!(result, Err(HttpError::Connect(_))),
+            "a closed port: {result:?}"
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! The HTTP sidecar (feature `sidecar`): any process runs scripts for a tenant over HTTP, with
+//! the same [`Host`] (a fresh sandbox per run, the tenant's limits) as the library. Each tenant
+//! authenticates with its own bearer token, whose SHA-256 is its `api_token_sha256`.
+//!
+//! `twilio-host serve` serves [`router`] on its own; an embedder can mount it in an axum app:
+//!
+//! ```no_run
+//! # async fn demo(host: twilio_host::Host) -> anyhow::Result<()> {
+//! let app = axum::Router::new().nest("/twilio", twilio_host::sidecar::router(std::sync::Arc::new(host)));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod handlers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::Host;
+pub use handlers::MAX_SCRIPT_BYTES;
+
+/// `GET /healthz` and `POST /v1/tenants/{tenant}/runs`, sharing one [`Host`].
+pub fn router(host: Arc<Host>) -> Router {
+    Router::new()
+        .route("/healthz", get(handlers::healthz))
+        .route("/v1/tenants/{tenant}/runs", post(handlers::create_run))
+        .with_state(host)
+}
