@@ -84,10 +84,5 @@ fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     digest.update(engine_hasher.finish().to_le_bytes());
     // What is cached is the pre-initialised component: a new snapshot scheme needs a new key.
     digest.update(b"pre-initialised v1");
-    digest
-        .finalize()
-        .iter()
-        .take(20)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&digest.finalize()[..20])
 }

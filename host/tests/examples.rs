@@ -168,3 +168,44 @@ fn multi_account_with_the_shipped_config() {
         "the work account authenticates with its API key"
     );
 }
+
+/// A compiled Rust example of this package (`cargo test` builds them next to the test
+/// binaries), run with the same clean environment as the CLI tests.
+fn rust_example(name: &str) -> assert_cmd::Command {
+    let deps = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = deps
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/PROFILE/deps/TEST");
+    let mut command = assert_cmd::Command::new(profile_dir.join("examples").join(name));
+    command.current_dir(workspace_root());
+    command
+        .env_remove("TWILIO_ACCOUNT_SID")
+        .env_remove("RUST_LOG");
+    command.timeout(std::time::Duration::from_secs(120));
+    command
+}
+
+#[test]
+fn embedding_two_tenants_in_one_host() {
+    rust_example("embed")
+        .assert()
+        .success()
+        .stdout(is_match(r"\[acme\] sent SM[0-9a-f]{32}").unwrap())
+        .stdout(is_match(r"\[globex\] sent SM[0-9a-f]{32}").unwrap())
+        .stdout(contains("after 1 request(s)"));
+}
+
+#[test]
+fn a_wasmtime_setup_of_ones_own_runs_scripts_through_our_egress() {
+    rust_example("own_wasmtime")
+        .assert()
+        .success()
+        .stdout(is_match(r"sent SM[0-9a-f]{32}").unwrap())
+        .stdout(contains(
+            "another account: denied: twilio_get_account failed: request denied by the host: \
+             account \"default\" may not act on \"ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"",
+        ))
+        .stdout(contains("returned \"queued\""))
+        .stdout(contains("requests: 2"));
+}
