@@ -86,7 +86,7 @@ impl accounts::Host for PluginCtx {
 
 impl egress::Host for PluginCtx {
     fn last_denial(&mut self) -> Option<String> {
-        self.egress.last_denial().map(str::to_string)
+        self.egress.last_denial()
     }
 }
 

@@ -22,8 +22,6 @@ mod component;
 pub use account::Account;
 pub use runner::{Failure, FailureKind, RunOutput, run_collecting_output};
 pub use sandbox::Limits;
-#[cfg(feature = "fuzzing")]
-pub use transport::recorder;
 pub use transport::{HttpRequest, HttpResponse, Method, Transport, TransportError};
 #[cfg(feature = "fuzzing")]
 pub use twilio::fuzzing;

@@ -46,13 +46,15 @@ pub type AccountSid = Sid<AccountKind>;
 /// An API key SID (`SK` + 32 hex digits).
 pub type ApiKeySid = Sid<ApiKeyKind>;
 
+/// Whether `text` is a Twilio SID with `prefix`: the two letters, then 32 hex digits.
+pub fn is_sid(text: &str, prefix: &str) -> bool {
+    text.len() == 34 && text.starts_with(prefix) && text[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 impl<K: SidKind> Sid<K> {
     /// Checks `text`; the error says what a SID of this kind looks like.
     pub fn parse(text: &str) -> Result<Sid<K>, String> {
-        let valid = text.len() == 34
-            && text.starts_with(K::PREFIX)
-            && text[2..].bytes().all(|b| b.is_ascii_hexdigit());
-        if valid {
+        if is_sid(text, K::PREFIX) {
             Ok(Sid {
                 text: text.to_string(),
                 kind: PhantomData,

@@ -7,15 +7,17 @@
 
 mod audit;
 pub mod client;
+pub mod operations;
 pub mod policy;
 mod scrub;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderName, PROXY_AUTHORIZATION};
-use http::{Request, Response};
-use http_body_util::{BodyExt, Full};
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use wasmtime_wasi_http::{
     DEFAULT_FORBIDDEN_HEADERS, Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody,
     WasiHttpHooks,
@@ -24,7 +26,8 @@ use wasmtime_wasi_http::{
 use crate::limits::Limits;
 use audit::AuditRecord;
 pub use client::EgressClient;
-pub use policy::{ACCOUNT_HEADER, Denial, TenantPolicy};
+use operations::Operation;
+pub use policy::{ACCOUNT_HEADER, Denial, MAX_FORM_BYTES, TenantPolicy};
 use scrub::scrub_response;
 
 /// The future `send_request` returns.
@@ -47,12 +50,14 @@ pub struct Egress {
     limits: Limits,
     client: EgressClient,
     requests_made: u32,
-    last_denial: Option<String>,
+    /// Shared with the request futures: a POST's form is checked there, once its body is read.
+    last_denial: Arc<Mutex<Option<String>>>,
 }
 
-/// A request the policy allowed, ready to send.
+/// A request the policy allowed so far, ready to send once a POST's form passes too.
 struct Admitted {
     account: String,
+    operation: &'static Operation,
     request: Request<WasiBody>,
     options: RequestOptions,
 }
@@ -73,7 +78,7 @@ impl Egress {
             limits,
             client,
             requests_made: 0,
-            last_denial: None,
+            last_denial: Arc::default(),
         }
     }
 
@@ -83,8 +88,8 @@ impl Egress {
     }
 
     /// Why the policy refused this run's latest refused request, as the script is told it.
-    pub fn last_denial(&self) -> Option<&str> {
-        self.last_denial.as_deref()
+    pub fn last_denial(&self) -> Option<String> {
+        lock(&self.last_denial).clone()
     }
 
     /// Counts the request, applies the policy, and swaps the account header for the account's
@@ -99,14 +104,18 @@ impl Egress {
             return Err(Refusal::Budget(limits.max_requests));
         }
         self.requests_made += 1;
-        let grant = match self.policy.decide(request.uri(), request.headers()) {
+        let grant = match self
+            .policy
+            .decide(request.method(), request.uri(), request.headers())
+        {
             Ok(grant) => grant,
             Err(denial) => {
-                self.last_denial = Some(denial.to_string());
+                *lock(&self.last_denial) = Some(denial.to_string());
                 return Err(Refusal::Denied(denial));
             }
         };
         let account = grant.account.to_string();
+        let operation = grant.operation;
         let authorization = grant.authorization.clone();
         let headers = request.headers_mut();
         headers.remove(ACCOUNT_HEADER);
@@ -118,6 +127,7 @@ impl Egress {
         let options = options.unwrap_or_default();
         Ok(Admitted {
             account,
+            operation,
             request,
             options: RequestOptions {
                 connect_timeout: clamp(options.connect_timeout),
@@ -148,8 +158,14 @@ impl WasiHttpHooks for Egress {
         let policy = Arc::clone(&self.policy);
         let client = self.client.clone();
         let max_body = self.limits.max_response_bytes;
+        let last_denial = Arc::clone(&self.last_denial);
         Box::new(async move {
-            let admitted = match decision {
+            let refused = |denial: Denial| {
+                record.refused(&denial);
+                *lock(&last_denial) = Some(denial.to_string());
+                HttpError::HttpRequestDenied
+            };
+            let mut admitted = match decision {
                 Ok(admitted) => admitted,
                 Err(Refusal::Denied(denial)) => {
                     record.refused(&denial);
@@ -160,6 +176,14 @@ impl WasiHttpHooks for Egress {
                     return Err(HttpError::ConnectionLimitReached);
                 }
             };
+            if admitted.request.method() == Method::POST {
+                admitted.request = checked_form(admitted.request, admitted.operation)
+                    .await
+                    .map_err(|problem| match problem {
+                        FormProblem::Denied(denial) => refused(denial),
+                        FormProblem::Unreadable(error) => error,
+                    })?;
+            }
             let started = Instant::now();
             let path = admitted.request.uri().path().to_string();
             let result = client
@@ -189,6 +213,48 @@ impl WasiHttpHooks for Egress {
             }
         })
     }
+}
+
+/// Why a POST's form did not pass.
+enum FormProblem {
+    /// The policy refused it.
+    Denied(Denial),
+    /// The guest's body stream failed.
+    Unreadable(HttpError),
+}
+
+/// Reads a POST's body (at most [`MAX_FORM_BYTES`]), checks its form parameters against
+/// `operation`, and gives back the request with the body as read.
+async fn checked_form(
+    request: Request<WasiBody>,
+    operation: &Operation,
+) -> Result<Request<WasiBody>, FormProblem> {
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = match Limited::new(body, MAX_FORM_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            return Err(FormProblem::Denied(Denial::BodyTooLarge));
+        }
+        Err(error) => match error.downcast::<HttpError>() {
+            Ok(error) => return Err(FormProblem::Unreadable(*error)),
+            Err(other) => {
+                return Err(FormProblem::Unreadable(HttpError::InternalError(Some(
+                    other.to_string(),
+                ))));
+            }
+        },
+    };
+    policy::check_form(operation, &bytes).map_err(FormProblem::Denied)?;
+    let body = Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    Ok(Request::from_parts(parts, body))
+}
+
+/// The shared slot, even if a thread panicked while holding it (it holds only a string).
+fn lock(slot: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Headers the guest may never set: the defaults plus every credential header.
@@ -283,7 +349,7 @@ mod tests {
         );
         assert_eq!(
             egress.last_denial(),
-            Some(format!("account \"default\" may not act on \"{other}\"").as_str())
+            Some(format!("account \"default\" may not act on \"{other}\""))
         );
     }
 
@@ -415,6 +481,72 @@ mod tests {
         let response =
             Box::into_pin(egress.send_request(guest, None, Box::new(async { Ok(()) }))).await;
         assert!(matches!(response, Err(HttpError::HttpRequestDenied)));
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+    }
+
+    /// A POST to `url` with `form` as its body, as the guest would send it.
+    fn post(url: &str, form: Vec<u8>) -> Request<WasiBody> {
+        Request::post(url)
+            .header(ACCOUNT_HEADER, "default")
+            .body(
+                Full::new(Bytes::from(form))
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn requests_outside_the_fifteen_operations_never_connect() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let api = format!("http://{}", listener.local_addr().unwrap());
+        let base = format!("{api}/2010-04-01/Accounts/{SID}");
+        let oversized = format!("To=%2B15551234567&Body={}", "x".repeat(MAX_FORM_BYTES));
+        let cases = [
+            (
+                post(&format!("{base}/Keys.json"), Vec::new()),
+                "is not a request",
+            ),
+            (
+                post(&format!("{base}.json"), b"Status=closed".to_vec()),
+                "is not a request",
+            ),
+            (
+                post(
+                    &format!("{base}/IncomingPhoneNumbers.json"),
+                    b"PhoneNumber=%2B1".to_vec(),
+                ),
+                "is not a request",
+            ),
+            (
+                post(
+                    &format!("{base}/Messages.json"),
+                    b"To=%2B15551234567&SmsUrl=x".to_vec(),
+                ),
+                "parameter \"SmsUrl\" is not one that twilio_send_sms sends",
+            ),
+            (
+                post(&format!("{base}/Messages.json"), oversized.into_bytes()),
+                "larger than",
+            ),
+        ];
+        for (request, says) in cases {
+            let target = format!("{} {}", request.method(), request.uri());
+            let mut egress = egress(&api, client());
+            let sent = egress.send_request(request, None, Box::new(async { Ok(()) }));
+            let result = Box::into_pin(sent).await;
+            assert!(
+                matches!(result, Err(HttpError::HttpRequestDenied)),
+                "{target}"
+            );
+            let reason = egress.last_denial().unwrap_or_default();
+            assert!(reason.contains(says), "{target}: {reason}");
+        }
         assert_eq!(
             listener.accept().map_err(|e| e.kind()).err(),
             Some(std::io::ErrorKind::WouldBlock),

@@ -3,10 +3,16 @@
 //! the host was built. No I/O happens here; `Egress` in the parent module applies the decision.
 
 use http::header::HeaderMap;
-use http::{HeaderValue, Uri};
+use http::{HeaderValue, Method, Uri};
 
+use super::operations::{self, Api, Operation};
 use crate::config::{AccountSid, BaseUrl, TenantConfig};
 use crate::secret::Secret;
+
+/// The largest request body the egress reads to check its form parameters, in bytes: far above
+/// what the 15 functions send (a 1,600-character body, 4,000 characters of TwiML, URLs), even
+/// percent-encoded.
+pub const MAX_FORM_BYTES: usize = 128 << 10;
 
 /// The request header in which the guest names the account; never forwarded.
 pub const ACCOUNT_HEADER: &str = "x-twilio-account";
@@ -42,12 +48,27 @@ pub enum Denial {
         /// The path as sent.
         path: String,
     },
-    /// A core-API path outside `/2010-04-01/Accounts/`.
-    #[error("path {path:?} is not under /2010-04-01/Accounts/")]
-    NotUnderAccounts {
+    /// A method and path that none of the 15 functions sends.
+    #[error("{method} {path} is not a request any of the 15 functions makes")]
+    NotAnOperation {
+        /// The method as sent.
+        method: String,
         /// The path as sent.
         path: String,
     },
+    /// A query or form parameter the operation's function does not send.
+    #[error("parameter {parameter:?} is not one that {function} sends")]
+    UnexpectedParameter {
+        /// The function whose request it is.
+        function: &'static str,
+        /// The parameter's name.
+        parameter: String,
+    },
+    /// A form body larger than [`MAX_FORM_BYTES`].
+    #[error(
+        "the request body is larger than the {MAX_FORM_BYTES} bytes any of the 15 functions sends"
+    )]
+    BodyTooLarge,
     /// A core-API path about an account this credential may not act on.
     #[error("account {account:?} may not act on {sid:?}")]
     ForeignAccount {
@@ -55,12 +76,6 @@ pub enum Denial {
         account: String,
         /// The SID in the path.
         sid: String,
-    },
-    /// A Lookup path other than a v2 phone number.
-    #[error("path {path:?} is not a Lookup v2 phone number")]
-    NotLookupPath {
-        /// The path as sent.
-        path: String,
     },
     /// A destination other than the account's two endpoints.
     #[error("{origin} is not one of account {account:?}'s Twilio endpoints ({api}, {lookups})")]
@@ -76,13 +91,16 @@ pub enum Denial {
     },
 }
 
-/// What an allowed request is sent as.
+/// What an allowed request is, and what it is sent as.
 #[derive(Debug)]
 pub struct Grant<'a> {
     /// The account's name.
     pub account: &'a str,
     /// The `Authorization` header to send (marked sensitive).
     pub authorization: &'a HeaderValue,
+    /// The operation the request is; a POST's form parameters are still to be checked
+    /// ([`check_form`]) once its body is read.
+    pub operation: &'static Operation,
 }
 
 /// One tenant's egress policy.
@@ -141,10 +159,16 @@ impl TenantPolicy {
         self.secrets.iter().map(|s| s.expose().as_bytes())
     }
 
-    /// Decides a request from its URI and headers: it must name one configured account, go to
-    /// one of that account's two endpoints (scheme, host and port), on the core API to a plain
-    /// path about the account or one of its subaccounts, on Lookup to a v2 phone number.
-    pub fn decide(&self, uri: &Uri, headers: &HeaderMap) -> Result<Grant<'_>, Denial> {
+    /// Decides a request from its method, URI and headers: it must name one configured
+    /// account, go to one of that account's two endpoints (scheme, host and port), be one of
+    /// the 15 functions' operations with only that function's query parameters, and on the core
+    /// API be about the account or one of its subaccounts.
+    pub fn decide(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Grant<'_>, Denial> {
         let name = account_named(headers)?;
         let account = self
             .accounts
@@ -160,40 +184,72 @@ impl TenantPolicy {
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
-        account.check(uri)?;
+        let operation = account.operation(method, uri)?;
+        let query = uri.query().unwrap_or_default();
+        check_parameters(operation, form_urlencoded::parse(query.as_bytes()))?;
         Ok(Grant {
             account: &account.name,
             authorization: &account.authorization,
+            operation,
         })
     }
 }
 
+/// Checks the form parameters of a POST's `body` against its `operation`.
+pub fn check_form(operation: &Operation, body: &[u8]) -> Result<(), Denial> {
+    check_parameters(operation, form_urlencoded::parse(body))
+}
+
+fn check_parameters<'a>(
+    operation: &Operation,
+    pairs: form_urlencoded::Parse<'a>,
+) -> Result<(), Denial> {
+    let names: Vec<_> = pairs.map(|(name, _)| name).collect();
+    match operations::unexpected_param(operation, names.iter().map(|name| name.as_ref())) {
+        Some(parameter) => Err(Denial::UnexpectedParameter {
+            function: operation.function,
+            parameter: parameter.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
 impl AccountPolicy {
-    fn check(&self, uri: &Uri) -> Result<(), Denial> {
+    /// The operation `method` at `uri` is for this account, or why it is none.
+    fn operation(&self, method: &Method, uri: &Uri) -> Result<&'static Operation, Denial> {
         let path = uri.path();
         if has_traversal(path) {
             return Err(Denial::NotPlainPath { path: path.into() });
         }
-        if self.api.is_origin_of(uri) {
+        let api = self.api_of(uri)?;
+        let operation =
+            operations::find(method, api, path).ok_or_else(|| Denial::NotAnOperation {
+                method: method.to_string(),
+                path: path.into(),
+            })?;
+        if api == Api::Core {
+            // Every core operation's path starts with the account it is about.
             let sid = path
                 .strip_prefix("/2010-04-01/Accounts/")
-                .map(|rest| rest.split(['/', '.']).next().unwrap_or_default())
-                .ok_or_else(|| Denial::NotUnderAccounts { path: path.into() })?;
-            return if self.sids.iter().any(|allowed| allowed == sid) {
-                Ok(())
-            } else {
-                Err(Denial::ForeignAccount {
+                .and_then(|rest| rest.split(['/', '.']).next())
+                .unwrap_or_default();
+            if !self.sids.iter().any(|allowed| allowed == sid) {
+                return Err(Denial::ForeignAccount {
                     account: self.name.clone(),
                     sid: sid.into(),
-                })
-            };
+                });
+            }
+        }
+        Ok(operation)
+    }
+
+    /// Which of the account's endpoints `uri` goes to.
+    fn api_of(&self, uri: &Uri) -> Result<Api, Denial> {
+        if self.api.is_origin_of(uri) {
+            return Ok(Api::Core);
         }
         if self.lookups.is_origin_of(uri) {
-            return if path.starts_with("/v2/PhoneNumbers/") {
-                Ok(())
-            } else {
-                Err(Denial::NotLookupPath { path: path.into() })
-            };
+            return Ok(Api::Lookups);
         }
         Err(Denial::UnknownEndpoint {
             origin: format!(
@@ -264,9 +320,13 @@ mod tests {
         if let Some(account) = account {
             headers.insert(ACCOUNT_HEADER, account.parse().unwrap());
         }
+        decide_as(Method::GET, url, &headers)
+    }
+
+    fn decide_as(method: Method, url: &str, headers: &HeaderMap) -> Result<String, Denial> {
         let policy = policy();
         policy
-            .decide(&url.parse().unwrap(), &headers)
+            .decide(&method, &url.parse().unwrap(), headers)
             .map(|grant| grant.account.to_string())
     }
 
@@ -372,8 +432,71 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(
-            policy().decide(&uri, &two).unwrap_err(),
+            policy().decide(&Method::GET, &uri, &two).unwrap_err(),
             Denial::SeveralAccounts
+        );
+    }
+
+    #[test]
+    fn only_the_fifteen_functions_requests_pass() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCOUNT_HEADER, "default".parse().unwrap());
+        let base = format!("{API}/2010-04-01/Accounts/{SID}");
+        let keys = decide_as(Method::POST, &format!("{base}/Keys.json"), &headers).unwrap_err();
+        assert_eq!(
+            keys.to_string(),
+            format!(
+                "POST /2010-04-01/Accounts/{SID}/Keys.json is not a request any of the 15 functions makes"
+            )
+        );
+        for (method, url) in [
+            (Method::POST, format!("{base}.json")),
+            (Method::POST, format!("{base}/IncomingPhoneNumbers.json")),
+            (
+                Method::DELETE,
+                format!("{base}/Messages/SM{}.json", &SID[2..]),
+            ),
+            (Method::GET, format!("{base}/Messages")),
+        ] {
+            let denial = decide_as(method.clone(), &url, &headers).unwrap_err();
+            assert!(
+                matches!(denial, Denial::NotAnOperation { .. }),
+                "{method} {url}: {denial}"
+            );
+        }
+        let query = decide_as(
+            Method::GET,
+            &format!("{base}/Messages.json?PageSize=5&Body=x"),
+            &headers,
+        );
+        assert_eq!(
+            query.unwrap_err().to_string(),
+            "parameter \"Body\" is not one that twilio_list_messages sends"
+        );
+        assert!(
+            decide_as(
+                Method::GET,
+                &format!("{base}/Messages.json?To=%2B1555&PageSize=5"),
+                &headers
+            )
+            .is_ok()
+        );
+        let send = operations::find(
+            &Method::POST,
+            Api::Core,
+            &format!("/2010-04-01/Accounts/{SID}/Messages.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            check_form(send, b"To=%2B15551234567&From=%2B15559876543&Body=hi"),
+            Ok(())
+        );
+        assert_eq!(
+            check_form(send, b"To=%2B15551234567&SmsUrl=https%3A%2F%2Fevil.example"),
+            Err(Denial::UnexpectedParameter {
+                function: "twilio_send_sms",
+                parameter: "SmsUrl".into()
+            })
         );
     }
 
@@ -385,7 +508,8 @@ mod tests {
         let uri = format!("{API}/2010-04-01/Accounts/{SID}.json")
             .parse()
             .unwrap();
-        let grant = policy.decide(&uri, &headers).unwrap();
+        let grant = policy.decide(&Method::GET, &uri, &headers).unwrap();
+        assert_eq!(grant.operation.function, "twilio_get_account");
         let expected = Credential::AuthToken(Secret::new("token".into()))
             .authorization(&AccountSid::parse(SID).unwrap());
         assert_eq!(grant.authorization, &expected);

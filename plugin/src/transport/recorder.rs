@@ -37,6 +37,7 @@ impl Recorder {
     }
 
     /// The one request sent; panics (failing the test) when there were more or none.
+    #[cfg(test)]
     pub fn only_request(&self) -> HttpRequest {
         let requests = self.requests();
         assert_eq!(requests.len(), 1, "{requests:#?}");
