@@ -61,6 +61,10 @@ pub struct RunOutput {
     pub outcome: Result<String, Failure>,
 }
 
+/// Set in the Lua state's app data once the script has returned (or failed): anything that runs
+/// after it (a `__gc` finalizer while the state closes) may no longer reach Twilio.
+pub struct ScriptEnded;
+
 /// The error value and traceback the message handler saw last.
 #[derive(Default)]
 struct RaisedError {
@@ -118,6 +122,7 @@ fn execute(sandbox: &Sandbox, script: &str, limits: Limits) -> Result<String, Fa
         .get("xpcall")
         .map_err(|e| failure(FailureKind::Internal, e.to_string()))?;
     let result = xpcall.call::<MultiValue>((chunk, handler));
+    lua.set_app_data(ScriptEnded);
     // The script is over: lift the Lua cap so reporting cannot fail for want of memory (the
     // host's cap on the whole instance still holds).
     let _ = lua.set_memory_limit(0);

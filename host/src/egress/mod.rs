@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderName, PROXY_AUTHORIZATION};
+use http::header::{AUTHORIZATION, HeaderName, PROXY_AUTHORIZATION};
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use wasmtime_wasi_http::{
@@ -28,7 +28,7 @@ use audit::AuditRecord;
 pub use client::EgressClient;
 use operations::Operation;
 pub use policy::{ACCOUNT_HEADER, Denial, MAX_FORM_BYTES, TenantPolicy};
-use scrub::scrub_response;
+use scrub::{scrub_body, scrub_headers};
 
 /// The future `send_request` returns.
 type SendFuture = Box<
@@ -185,7 +185,6 @@ impl WasiHttpHooks for Egress {
                     })?;
             }
             let started = Instant::now();
-            let path = admitted.request.uri().path().to_string();
             let result = client
                 .exchange(admitted.request, &admitted.options, max_body)
                 .await;
@@ -197,8 +196,8 @@ impl WasiHttpHooks for Egress {
                         started.elapsed(),
                     );
                     let (mut parts, body) = response.into_parts();
-                    let body = scrub_response(&path, body, policy.secrets());
-                    parts.headers.remove(CONTENT_LENGTH);
+                    let body = scrub_body(body, policy.secrets());
+                    scrub_headers(&mut parts.headers);
                     let body = Full::new(body)
                         .map_err(|never| match never {})
                         .boxed_unsync();

@@ -1,53 +1,63 @@
-//! Removing secrets from responses before the guest sees them: `auth_token` from Account
-//! resources (real Twilio returns it), and any configured secret's bytes wherever they appear.
+//! Removing secrets from responses before the guest sees them, whatever the request's path:
+//! the JSON fields Twilio uses for secrets (`auth_token` of an Account, `secret` of an API or
+//! signing key), at any depth, and any configured secret's bytes wherever they appear; and every
+//! response header but the few the plugin reads.
 
 use bytes::Bytes;
+use http::HeaderMap;
 use memchr::memmem;
 use serde_json::Value;
 
 /// Placeholder written where a secret was.
 const REDACTED: &str = "[redacted by twilio-host]";
 
-/// The body the guest may see for a response to `path`.
-pub fn scrub_response<'a>(
-    path: &str,
-    body: Bytes,
-    secrets: impl IntoIterator<Item = &'a [u8]>,
-) -> Bytes {
-    let body = if is_account_resource(path) {
-        drop_auth_tokens(body)
-    } else {
-        body
-    };
-    redact_secret_bytes(body, secrets)
+/// The JSON fields that hold a secret in Twilio's responses, removed at any depth.
+const SECRET_FIELDS: [&str; 2] = ["auth_token", "secret"];
+
+/// The response headers the guest sees: the type of the body, when to retry, and Twilio's
+/// request id (for support).
+const GUEST_HEADERS: [&str; 3] = ["content-type", "retry-after", "twilio-request-id"];
+
+/// The body the guest may see.
+pub fn scrub_body<'a>(body: Bytes, secrets: impl IntoIterator<Item = &'a [u8]>) -> Bytes {
+    redact_secret_bytes(drop_secret_fields(body), secrets)
 }
 
-/// `/2010-04-01/Accounts/{Sid}.json` or the accounts list.
-fn is_account_resource(path: &str) -> bool {
-    match path.strip_prefix("/2010-04-01/Accounts") {
-        Some(".json") => true,
-        Some(rest) => rest
-            .strip_prefix('/')
-            .is_some_and(|r| r.ends_with(".json") && !r.contains('/')),
-        None => false,
+/// Keeps only the [`GUEST_HEADERS`].
+pub fn scrub_headers(headers: &mut HeaderMap) {
+    let names: Vec<_> = headers.keys().cloned().collect();
+    for name in names {
+        if !GUEST_HEADERS.contains(&name.as_str()) {
+            headers.remove(&name);
+        }
     }
 }
 
-fn drop_auth_tokens(body: Bytes) -> Bytes {
+/// Removes the [`SECRET_FIELDS`] from a JSON body. Only a body that names one is parsed, so
+/// the common response passes untouched.
+fn drop_secret_fields(body: Bytes) -> Bytes {
+    let names_one = SECRET_FIELDS
+        .iter()
+        .any(|field| memmem::find(&body, field.as_bytes()).is_some());
+    if !names_one {
+        return body;
+    }
     let Ok(mut json) = serde_json::from_slice::<Value>(&body) else {
         return body;
     };
-    remove_key(&mut json, "auth_token");
+    remove_fields(&mut json);
     serde_json::to_vec(&json).map(Bytes::from).unwrap_or(body)
 }
 
-fn remove_key(value: &mut Value, key: &str) {
+fn remove_fields(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            map.remove(key);
-            map.values_mut().for_each(|v| remove_key(v, key));
+            for field in SECRET_FIELDS {
+                map.remove(field);
+            }
+            map.values_mut().for_each(remove_fields);
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| remove_key(v, key)),
+        Value::Array(items) => items.iter_mut().for_each(remove_fields),
         _ => {}
     }
 }
@@ -89,7 +99,7 @@ mod tests {
     #[test]
     fn account_responses_lose_their_auth_token() {
         let body = Bytes::from(r#"{"sid":"AC1","auth_token":"abc","friendly_name":"x"}"#);
-        let out = scrub_response("/2010-04-01/Accounts/AC1.json", body, []);
+        let out = scrub_body(body, []);
         let json: Value = serde_json::from_slice(&out).unwrap();
         assert!(json.get("auth_token").is_none());
         assert_eq!(json["friendly_name"], "x");
@@ -98,15 +108,47 @@ mod tests {
     #[test]
     fn secret_bytes_are_redacted_anywhere() {
         let body = Bytes::from(r#"{"body":"token is s3cret!"}"#);
-        let out = scrub_response(
-            "/2010-04-01/Accounts/AC1/Messages.json",
-            body,
-            [b"s3cret".as_slice()],
-        );
+        let out = scrub_body(body, [b"s3cret".as_slice()]);
         assert_eq!(
             &out[..],
             br#"{"body":"token is [redacted by twilio-host]!"}"#
         );
+    }
+
+    #[test]
+    fn secret_fields_go_whatever_the_path_and_depth() {
+        let body = Bytes::from(
+            r#"{"keys":[{"sid":"SK1","secret":"s"}],"owner":{"auth_token":"t","name":"n"}}"#,
+        );
+        let json: Value = serde_json::from_slice(&scrub_body(body, [])).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"keys": [{"sid": "SK1"}], "owner": {"name": "n"}})
+        );
+        let plain = Bytes::from(r#"{"sid":"SM1","body":"hello"}"#);
+        assert_eq!(
+            scrub_body(plain.clone(), []),
+            plain,
+            "untouched when no field is named"
+        );
+    }
+
+    #[test]
+    fn only_the_headers_the_plugin_reads_reach_it() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            ("retry-after", "1"),
+            ("twilio-request-id", "RQ1"),
+            ("set-cookie", "session=1"),
+            ("x-internal", "10.0.0.1"),
+        ] {
+            headers.insert(http::HeaderName::from_static(name), value.parse().unwrap());
+        }
+        scrub_headers(&mut headers);
+        let mut kept: Vec<_> = headers.keys().map(|k| k.as_str()).collect();
+        kept.sort();
+        assert_eq!(kept, ["content-type", "retry-after", "twilio-request-id"]);
     }
 
     #[test]
@@ -115,14 +157,5 @@ mod tests {
         assert_eq!(replace_all(b"aaa", b"aa", b"X"), b"Xa");
         assert_eq!(replace_all(b"xsys", b"s", b"[]"), b"x[]y[]");
         assert_eq!(replace_all(b"none", b"zz", b"X"), b"none");
-    }
-
-    #[test]
-    fn only_account_resources_are_parsed() {
-        assert!(is_account_resource("/2010-04-01/Accounts/AC1.json"));
-        assert!(is_account_resource("/2010-04-01/Accounts.json"));
-        assert!(!is_account_resource(
-            "/2010-04-01/Accounts/AC1/Messages.json"
-        ));
     }
 }

@@ -20,12 +20,13 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::args;
 use super::client::Client;
-use super::errors::ApiError;
+use super::errors::{ApiError, Kind};
 use super::rules;
 use super::spec::{self, FunctionSpec};
 use crate::account::Account;
 use crate::json;
 use crate::reference;
+use crate::runner::ScriptEnded;
 
 /// Turns a Rust callback returning `result` or `nil, err` into a function that raises `err`.
 const RAISING: &str = r#"
@@ -278,6 +279,14 @@ fn account_function(
             Ok(checked) => checked,
             Err(error) => return Ok(Err(error)),
         };
+        if lua.app_data_ref::<ScriptEnded>().is_some() {
+            return Ok(Err(ApiError::failed(
+                Kind::Limit,
+                spec.name,
+                None,
+                "the script has ended (this call came from a finalizer); nothing was sent",
+            )));
+        }
         match client.call(spec, &account, &checked) {
             Ok(result) => json::to_lua(lua, &result).map(Ok),
             Err(error) => Ok(Err(error)),

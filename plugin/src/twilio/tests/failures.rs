@@ -277,3 +277,32 @@ fn an_uncaught_error_ends_the_run_at_the_scripts_line() {
     let traceback = failure.traceback.unwrap_or_default();
     assert!(traceback.contains("script:3:"), "{traceback}");
 }
+
+#[test]
+fn nothing_is_sent_once_the_script_has_ended() {
+    const FINALIZER: &str = r#"
+        setmetatable({}, {__gc = function()
+            app.integrations.twilio.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "late"})
+        end})
+    "#;
+    // While the script runs, a finalizer is part of it: its call goes out.
+    let fake = fake_twilio();
+    let during = format!("{FINALIZER} collectgarbage() collectgarbage() return 1");
+    assert_eq!(
+        run_with(&during, two_accounts(), &fake).outcome,
+        Ok("1".into())
+    );
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the finalizer ran during the script"
+    );
+    // After it returned, while the state closes, the same call sends nothing.
+    let fake = fake_twilio();
+    let after = format!("{FINALIZER} return 1");
+    assert_eq!(
+        run_with(&after, two_accounts(), &fake).outcome,
+        Ok("1".into())
+    );
+    assert_eq!(fake.requests().len(), 0, "nothing after the script ended");
+}
