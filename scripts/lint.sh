@@ -4,9 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/setup-toolchain.sh)"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-# The plugin as the fuzz targets (fuzz/, a workspace of its own) build it.
-cargo clippy --package twilio-plugin --features fuzzing --locked -- -D warnings
+# With the plugin's `fuzzing` feature, as the fuzz targets (fuzz/, a workspace of its own) build
+# it: one pass over the workspace's own feature resolution, no second build of its dependencies.
+cargo clippy --workspace --all-targets --features twilio-plugin/fuzzing --locked -- -D warnings
 # The wasm check uses the profile host/build.rs builds the component with, so that it reuses that
 # build's build scripts (Lua's C code) and proc macros instead of building them again.
 cargo clippy --package twilio-plugin --target wasm32-wasip2 --profile plugin --locked \
