@@ -50,7 +50,8 @@ pub struct Egress {
     limits: Limits,
     client: EgressClient,
     requests_made: u32,
-    /// Shared with the request futures: a POST's form is checked there, once its body is read.
+    /// Written by the request futures, where every refusal is reported (a POST's form is
+    /// checked there, once its body is read); read by the guest through `last-denial`.
     last_denial: Arc<Mutex<Option<String>>>,
 }
 
@@ -109,10 +110,7 @@ impl Egress {
             .decide(request.method(), request.uri(), request.headers())
         {
             Ok(grant) => grant,
-            Err(denial) => {
-                *lock(&self.last_denial) = Some(denial.to_string());
-                return Err(Refusal::Denied(denial));
-            }
+            Err(denial) => return Err(Refusal::Denied(denial)),
         };
         let account = grant.account.to_string();
         let operation = grant.operation;
@@ -167,10 +165,7 @@ impl WasiHttpHooks for Egress {
             };
             let mut admitted = match decision {
                 Ok(admitted) => admitted,
-                Err(Refusal::Denied(denial)) => {
-                    record.refused(&denial);
-                    return Err(HttpError::HttpRequestDenied);
-                }
+                Err(Refusal::Denied(denial)) => return Err(refused(denial)),
                 Err(Refusal::Budget(max)) => {
                     record.refused(&format!("request budget of {max} per run used up"));
                     return Err(HttpError::ConnectionLimitReached);
@@ -336,16 +331,22 @@ mod tests {
         assert_eq!(egress.requests_made(), 2);
     }
 
-    #[test]
-    fn the_latest_denial_is_kept_for_the_script() {
+    #[tokio::test]
+    async fn the_latest_denial_is_kept_for_the_script() {
         let api = "https://api.twilio.com";
         let mut egress = egress(api, client());
         assert_eq!(egress.last_denial(), None);
         let other = "ACffffffffffffffffffffffffffffffff";
-        let _ = verdict(
-            &mut egress,
-            &format!("{api}/2010-04-01/Accounts/{other}.json"),
+        let url = format!("{api}/2010-04-01/Accounts/{other}.json");
+        let sent = egress.send_request(
+            request(&url, Some("default")),
+            None,
+            Box::new(async { Ok(()) }),
         );
+        assert!(matches!(
+            Box::into_pin(sent).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
         assert_eq!(
             egress.last_denial(),
             Some(format!("account \"default\" may not act on \"{other}\""))
