@@ -223,9 +223,7 @@ fn host_config(sim: &Simulator, account: &SimAccount, limits: Limits) -> HostCon
         &["default"],
         limits,
     );
-    HostConfig {
-        tenants: BTreeMap::from([("default".to_string(), tenant)]),
-    }
+    HostConfig::of([tenant])
 }
 
 // ---- cold start -------------------------------------------------------------------------------
@@ -601,13 +599,13 @@ fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
             ),
             api_base_url: parse_url(api)?,
             lookups_base_url: parse_url(lookups)?,
+            rules: twilio_host::config::Rules::default(),
         }],
         limits,
         api_token_sha256: None,
+        quotas: twilio_host::config::Quotas::default(),
     };
-    let config = HostConfig {
-        tenants: BTreeMap::from([("default".to_string(), tenant)]),
-    };
+    let config = HostConfig::of([tenant]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -4,8 +4,6 @@
 //! anywhere: `cargo run -p twilio-host --example embed`. In production, build the configuration
 //! with `HostConfig::load(path, &ProcessEnv)` instead.
 
-use std::collections::BTreeMap;
-
 use twilio_host::simulated::tenant_for;
 use twilio_host::{Host, HostConfig, HostOptions, Limits};
 use twilio_sim::{SimAccount, SimConfig, Simulator};
@@ -37,12 +35,7 @@ async fn main() -> anyhow::Result<()> {
             Limits::default(),
         ),
     ];
-    let config = HostConfig {
-        tenants: tenants
-            .into_iter()
-            .map(|t| (t.name.clone(), t))
-            .collect::<BTreeMap<_, _>>(),
-    };
+    let config = HostConfig::of(tenants);
     let host = Host::new(config, HostOptions::default())?;
 
     let script = r#"

@@ -15,7 +15,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
-use crate::config::{HostConfig, TenantConfig};
+use crate::config::{HostConfig, Quotas, TenantConfig};
 use crate::egress::{Egress, EgressClient, TenantPolicy};
 use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
 use crate::limits::Limits;
@@ -24,6 +24,7 @@ use crate::plugin_ctx::{PluginCtx, add_to_linker_async};
 use crate::preinit::pre_initialise;
 use crate::report::{ErrorKind, RunReport, ScriptError};
 use crate::run_state::RunState;
+use crate::state::{self, StateStore};
 
 /// Options for building a [`Host`] beyond the tenant configuration.
 #[derive(Debug, Clone)]
@@ -68,13 +69,15 @@ pub struct Host {
     _ticker: EpochTicker,
 }
 
-/// A tenant as the host runs it: its configuration, its egress policy (built once), and the
+/// A tenant as the host runs it: its configuration, its egress policy (built once), the
 /// client its requests go through (shared by every tenant with the same `http_timeout`, so
-/// connections are pooled across runs).
+/// connections are pooled across runs), and the store of its quota counts when it has quotas
+/// that count across runs.
 struct Tenant {
     config: TenantConfig,
     policy: Arc<TenantPolicy>,
     client: EgressClient,
+    store: Option<Arc<dyn StateStore>>,
 }
 
 /// Marker error raised from the epoch callback when a run's CPU budget is spent.
@@ -115,6 +118,11 @@ impl Host {
             .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut clients = BTreeMap::new();
+        let needs_store = config.tenants.values().any(|t| t.quotas.need_store());
+        let store = needs_store
+            .then(|| state::open(&config.state))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("opening the quota counts: {e}"))?;
         let tenants = config
             .tenants
             .into_iter()
@@ -126,6 +134,7 @@ impl Host {
                     .clone();
                 let policy = Arc::new(TenantPolicy::new(&config));
                 let tenant = Tenant {
+                    store: store.clone().filter(|_| config.quotas.need_store()),
                     config,
                     policy,
                     client,
@@ -175,7 +184,10 @@ impl Host {
         let started = Instant::now();
         let limits = tenant.config.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone());
+        let mut egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone());
+        if let Some(store) = &tenant.store {
+            egress = egress.counting_in(Arc::clone(store));
+        }
         let plugin = PluginCtx::new(&tenant.config, egress);
         let state = RunState::new(plugin, limits.memory_bytes, cpu_ticks);
         let mut store = Store::new(&self.engine, state);
@@ -245,6 +257,7 @@ fn idle_state(client: &EgressClient) -> RunState {
         accounts: Vec::new(),
         limits: Limits::default(),
         api_token_sha256: None,
+        quotas: Quotas::default(),
     };
     let egress = Egress::new(
         Arc::new(TenantPolicy::new(&nobody)),

@@ -44,6 +44,7 @@ pub mod secret;
 pub mod sidecar;
 #[cfg(feature = "simulator")]
 pub mod simulated;
+pub mod state;
 
 pub use config::{
     AccountConfig, ConfigError, ConfigErrors, HostConfig, ProcessEnv, SecretSource, TenantConfig,

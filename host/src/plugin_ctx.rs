@@ -85,8 +85,12 @@ impl accounts::Host for PluginCtx {
 }
 
 impl egress::Host for PluginCtx {
-    fn last_denial(&mut self) -> Option<String> {
-        self.egress.last_denial()
+    fn last_denial(&mut self) -> Option<egress::Denial> {
+        self.egress.last_denial().map(|denial| egress::Denial {
+            rule: denial.rule().map(String::from),
+            field: denial.field().map(String::from),
+            message: denial.to_string(),
+        })
     }
 }
 

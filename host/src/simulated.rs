@@ -1,8 +1,6 @@
 //! A host configuration pointed at the built-in Twilio simulator: one tenant and one account,
 //! both named `default`, authenticating with the simulator's test credentials.
 
-use std::collections::BTreeMap;
-
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
 use crate::config::{AccountConfig, AccountSid, BaseUrl, HostConfig, TenantConfig};
@@ -21,9 +19,7 @@ pub async fn start() -> anyhow::Result<(HostConfig, Simulator)> {
 /// under `names` (pairwise), authenticated with their auth tokens.
 pub fn config_for(simulator: &Simulator, accounts: &[SimAccount], names: &[&str]) -> HostConfig {
     let tenant = tenant_for(simulator, "default", accounts, names, Limits::default());
-    HostConfig {
-        tenants: BTreeMap::from([(tenant.name.clone(), tenant)]),
-    }
+    HostConfig::of([tenant])
 }
 
 /// One tenant named `tenant` whose accounts are `accounts` of `simulator` under `names`.
@@ -49,9 +45,11 @@ pub fn tenant_for(
                     .expect("the simulator's URL is a base URL"),
                 lookups_base_url: BaseUrl::parse(&simulator.lookups_url())
                     .expect("the simulator's URL is a base URL"),
+                rules: crate::config::Rules::default(),
             })
             .collect(),
         limits,
         api_token_sha256: None,
+        quotas: crate::config::Quotas::default(),
     }
 }

@@ -122,6 +122,31 @@ fn a_validation_error_names_the_field() {
 }
 
 #[test]
+fn a_policy_refusal_names_its_rule_and_field_and_sends_nothing() {
+    let (sim, config) = two_tenant_setup("");
+    let policy = "[tenants.acme.policy]\nallowed_countries = [\"US\", \"CA\"]\n";
+    let text = std::fs::read_to_string(&config.path).unwrap() + policy;
+    std::fs::write(&config.path, text).unwrap();
+    twilio_host()
+        .args(["run", "--tenant", "acme", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .args([
+            "-e",
+            "app.integrations.twilio.twilio_send_sms({to = '+442071838750', from = '+15559876543', body = 'x'})",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error kind: policy (rule allowed_countries, field to)",
+        ))
+        .stderr(predicate::str::contains(
+            "+442071838750 is a number in GB; this tenant may reach US, CA",
+        ));
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
 fn a_syntax_error_exits_1() {
     twilio_host()
         .args(["run", "-e", "return ("])
@@ -519,6 +544,80 @@ fn check_lists_tenants_and_accounts_but_never_a_secret() {
         SimAccount::test_default().account_sid
     )));
     assert!(!stdout.contains(&token) && !String::from_utf8_lossy(&output.stderr).contains(&token));
+}
+
+#[test]
+fn check_prints_each_tenants_policy_quotas_and_where_counts_live() {
+    let (_sim, config) = two_tenant_setup("");
+    let policy = r#"
+[state]
+url = "sqlite:///var/lib/twilio-host/state.db"
+[tenants.acme.policy]
+functions = ["read", "send"]
+allowed_countries = ["us"]
+[tenants.acme.policy.quotas]
+messages_per_day = 500
+segments_per_day = 1000
+"#;
+    let text = std::fs::read_to_string(&config.path).unwrap() + policy;
+    std::fs::write(&config.path, text).unwrap();
+    let output = twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = stdout_of(&output);
+    let acme = &stdout[stdout.find("tenant acme").unwrap()..stdout.find("tenant beta").unwrap()];
+    assert!(
+        acme.contains("    functions = [\"read\", \"send\"]\n"),
+        "{acme}"
+    );
+    assert!(
+        acme.contains("    allowed_countries = [\"US\"]\n"),
+        "{acme}"
+    );
+    assert!(
+        acme.contains("    messages_per_day = 500\n    segments_per_day = 1000\n"),
+        "{acme}"
+    );
+    let beta = &stdout[stdout.find("tenant beta").unwrap()..];
+    assert!(
+        beta.contains("    denied_prefixes = [\"+1900\", \"+449\", \"+4470\", \"+870\", \"+881\", \"+882\", \"+883\", \"+979\"]\n"),
+        "the default policy: {beta}"
+    );
+    assert!(beta.contains("  quotas: none\n"), "{beta}");
+    assert!(
+        stdout.contains("quota counts: sqlite:///var/lib/twilio-host/state.db"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_bad_policy_names_the_key_and_what_is_allowed() {
+    let account = SimAccount::test_default();
+    let text = format!(
+        "{}[tenants.acme.policy]\nallowed_countries = [\"USA\"]\nfunctions = [\"write\"]\n[tenants.acme.accounts.default.policy.quotas]\nmessages_per_day = 1\n",
+        tenant_toml("acme", &account, "ACME_TOKEN", "")
+    );
+    let config = write_config(&text);
+    twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", &account.auth_token)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tenants.acme.policy.allowed_countries: \"USA\" is not an ISO 3166 two-letter country code",
+        ))
+        .stderr(predicate::str::contains(
+            "tenants.acme.policy.functions: \"write\" is neither a class (read, send, call, delete, configure)",
+        ))
+        .stderr(predicate::str::contains(
+            "tenants.acme.accounts.default.policy.quotas: quotas count for the whole tenant",
+        ));
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use crate::config::SimAccount;
 use crate::resources::call::Call;
-use crate::resources::message::{Message, segment_count};
+use crate::resources::message::Message;
 use crate::resources::phone_number::PhoneNumber;
 use crate::resources::recording::Recording;
 use crate::resources::usage::{CATEGORIES, DailyUsage};
@@ -271,7 +271,7 @@ fn stored_message(
     num_media: usize,
     date_created: Timestamp,
 ) -> Message {
-    let segments = segment_count(body);
+    let segments = sms_segments::count(body);
     Message {
         sid: data.next_sid(if num_media > 0 { "MM" } else { "SM" }),
         account_sid: data.account.account_sid.clone(),

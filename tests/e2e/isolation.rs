@@ -236,9 +236,7 @@ async fn runaway_runs_end_with_their_own_errors_while_other_tenants_succeed() {
         hang,
     ];
     tenants.extend((0..4).map(|i| tenant(&sim, &format!("good{i}"), base)));
-    let host = Arc::new(start_host(HostConfig {
-        tenants: tenants.into_iter().map(|t| (t.name.clone(), t)).collect(),
-    }));
+    let host = Arc::new(start_host(HostConfig::of(tenants)));
 
     let runaway = [
         ("loop", "while true do end"),
@@ -334,9 +332,7 @@ async fn a_run_that_outlives_its_wall_clock_limit_is_stopped() {
     };
     let mut slow = tenant(&sim, "default", limits);
     slow.accounts[0].api_base_url = silent_server().await;
-    let host = start_host(HostConfig {
-        tenants: [("default".to_string(), slow)].into(),
-    });
+    let host = start_host(HostConfig::of([slow]));
     let report = host
         .run(
             "default",

@@ -8,5 +8,6 @@ mod api_examples;
 mod api_requests;
 mod isolation;
 mod load;
+mod policy;
 mod reliability;
 mod sandbox;

@@ -95,7 +95,7 @@ impl TestHost {
                 )
             })
             .collect::<BTreeMap<String, TenantConfig>>();
-        let host = start_host(HostConfig { tenants });
+        let host = start_host(HostConfig::of(tenants.into_values()));
         TestHost { sim, host }
     }
 
@@ -197,9 +197,31 @@ impl TestHost {
         .expect("simulator starts");
         let mut tenant = tenant_for(&sim, "default", &[account], &["default"], Limits::default());
         tenant.accounts[0].credential = credential;
-        let host = start_host(HostConfig {
-            tenants: BTreeMap::from([(tenant.name.clone(), tenant)]),
-        });
+        let host = start_host(HostConfig::of([tenant]));
+        TestHost { sim, host }
+    }
+
+    /// A host configured from TOML `text`, as a user writes it, on a fresh simulator knowing the
+    /// default test account: `[endpoints]` pointing at the simulator goes first, `$SID` in
+    /// `text` stands for the account's SID, and `auth_token_env = "SIM_TOKEN"` finds its token.
+    pub async fn from_toml(text: &str) -> TestHost {
+        let account = SimAccount::test_default();
+        let sim = Simulator::start(SimConfig {
+            accounts: vec![account.clone()],
+            ..SimConfig::default()
+        })
+        .await
+        .expect("simulator starts");
+        let text = format!(
+            "[endpoints]\napi = \"{}\"\nlookups = \"{}\"\n{}",
+            sim.api_url(),
+            sim.lookups_url(),
+            text.replace("$SID", &account.account_sid)
+        );
+        let env = std::collections::HashMap::from([("SIM_TOKEN".to_string(), account.auth_token)]);
+        let config = HostConfig::parse(&text, "test.toml", &env)
+            .unwrap_or_else(|errors| panic!("the test config is valid:\n{errors}"));
+        let host = start_host(config);
         TestHost { sim, host }
     }
 

@@ -2,6 +2,7 @@
 
 use super::setup::{self, Loaded};
 use super::{CliError, ConfigArgs};
+use twilio_host::config::Rules;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -16,6 +17,8 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
         println!(
             "No --config and no TWILIO_ACCOUNT_SID: `twilio-host run` would use the built-in simulator."
         );
+        println!("policy (the default):");
+        print_indented(&Rules::default().to_string(), "  ");
         return Ok(());
     };
     let config = result?;
@@ -35,6 +38,10 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
                 ""
             }
         );
+        let shared = tenant
+            .accounts
+            .windows(2)
+            .all(|pair| pair[0].rules == pair[1].rules);
         for account in &tenant.accounts {
             println!(
                 "  account {}: {} via {} ({})",
@@ -43,7 +50,33 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
                 account.credential.describe(),
                 account.api_base_url
             );
+            if !shared {
+                println!("    policy:");
+                print_indented(&account.rules.to_string(), "      ");
+            }
+        }
+        if shared && let Some(account) = tenant.accounts.first() {
+            println!("  policy:");
+            print_indented(&account.rules.to_string(), "    ");
+        }
+        let quotas = tenant.quotas.set();
+        if quotas.is_empty() {
+            println!("  quotas: none");
+        } else {
+            println!("  quotas:");
+            for (name, limit) in quotas {
+                println!("    {name} = {limit}");
+            }
         }
     }
+    if config.tenants.values().any(|t| t.quotas.need_store()) {
+        println!("quota counts: {}", config.state);
+    }
     Ok(())
+}
+
+fn print_indented(text: &str, indent: &str) {
+    for line in text.lines() {
+        println!("{indent}{line}");
+    }
 }

@@ -92,8 +92,16 @@ fn describe_failure(error: &ScriptError) -> String {
         let field = |name: &str| value.get(name).filter(|v| !v.is_null());
         if let Some(kind) = field("kind").and_then(|k| k.as_str()) {
             text.push_str(&format!("error kind: {kind}"));
-            if let Some(name) = field("field").and_then(|f| f.as_str()) {
-                text.push_str(&format!(" (field {name})"));
+            let about: Vec<String> = ["rule", "field"]
+                .into_iter()
+                .filter_map(|name| {
+                    field(name)
+                        .and_then(|v| v.as_str())
+                        .map(|v| format!("{name} {v}"))
+                })
+                .collect();
+            if !about.is_empty() {
+                text.push_str(&format!(" ({})", about.join(", ")));
             }
             text.push('\n');
         }

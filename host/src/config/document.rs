@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::SecretSource;
+use super::policy::Quotas;
 use crate::limits::LimitsFile;
 
 /// The config file (or the environment) as written, before anything is checked.
@@ -19,6 +20,32 @@ pub(super) struct Document {
     pub endpoints: EndpointsDocument,
     #[serde(default)]
     pub tenants: BTreeMap<String, TenantDocument>,
+    #[serde(default)]
+    pub state: StateDocument,
+}
+
+/// `[state]`: where quota counts live.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StateDocument {
+    pub url: Option<String>,
+}
+
+/// `[tenants.NAME.policy]` and `[tenants.NAME.accounts.NAME.policy]`: every key optional; an
+/// account's keys override its tenant's, the tenant's override the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyDocument {
+    pub read_only: Option<bool>,
+    pub functions: Option<Vec<String>>,
+    pub allowed_countries: Option<Vec<String>>,
+    pub denied_prefixes: Option<Vec<String>>,
+    pub allowed_to: Option<Vec<String>>,
+    pub allowed_from: Option<Vec<String>>,
+    pub callback_hosts: Option<Vec<String>>,
+    pub inline_twiml: Option<bool>,
+    pub lookup_fields: Option<Vec<String>>,
+    pub quotas: Option<Quotas>,
 }
 
 /// `[endpoints]`: base URLs that replace Twilio's for every account.
@@ -38,6 +65,8 @@ pub(super) struct TenantDocument {
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountDocument>,
     pub api_token_sha256: Option<String>,
+    #[serde(default)]
+    pub policy: PolicyDocument,
 }
 
 /// `[tenants.NAME.accounts.NAME]`.
@@ -54,6 +83,8 @@ pub(super) struct AccountDocument {
     pub region: Option<String>,
     #[serde(default)]
     pub subaccounts: Vec<String>,
+    #[serde(default)]
+    pub policy: PolicyDocument,
 }
 
 /// The environment variables [`Document::from_twilio_env`] reads, with the document key each
@@ -97,6 +128,7 @@ impl Document {
                     limits: LimitsFile::default(),
                     accounts: BTreeMap::from([("default".to_string(), account)]),
                     api_token_sha256: None,
+                    policy: PolicyDocument::default(),
                 },
             )]),
             ..Document::default()

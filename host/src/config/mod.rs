@@ -7,6 +7,7 @@
 //! every secret is resolved.
 
 mod document;
+pub mod policy;
 mod resolve;
 pub mod values;
 
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use document::{Document, Origin};
+pub use policy::{Quotas, Rules, StateUrl};
 use resolve::Resolver;
 pub use values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
 
@@ -25,6 +27,9 @@ use crate::limits::Limits;
 pub struct HostConfig {
     /// Tenants by name.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Where quota counts live (opened only when a tenant has a quota that counts across
+    /// runs).
+    pub state: StateUrl,
 }
 
 /// One tenant: its accounts and limits.
@@ -39,6 +44,8 @@ pub struct TenantConfig {
     /// SHA-256 of the bearer token this tenant uses with the sidecar; without it the tenant
     /// cannot use the sidecar.
     pub api_token_sha256: Option<TokenHash>,
+    /// Its quotas, counted over all its runs.
+    pub quotas: Quotas,
 }
 
 /// One Twilio account of a tenant.
@@ -56,6 +63,8 @@ pub struct AccountConfig {
     pub api_base_url: BaseUrl,
     /// Lookup API base URL.
     pub lookups_base_url: BaseUrl,
+    /// What its agents may do (the tenant's policy with the account's overrides).
+    pub rules: Rules,
 }
 
 /// A configuration problem: where it is and what to do.
@@ -158,6 +167,15 @@ impl HostConfig {
     pub fn from_twilio_env(env: &dyn SecretSource) -> Option<Result<HostConfig, ConfigErrors>> {
         let document = Document::from_twilio_env(env)?;
         Some(resolve(document, "environment", Origin::Environment, env))
+    }
+
+    /// A configuration of `tenants`, keyed by their names, with counts in the default state
+    /// location.
+    pub fn of(tenants: impl IntoIterator<Item = TenantConfig>) -> HostConfig {
+        HostConfig {
+            tenants: tenants.into_iter().map(|t| (t.name.clone(), t)).collect(),
+            state: StateUrl::default(),
+        }
     }
 
     /// A tenant by name.

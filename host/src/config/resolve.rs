@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::document::{AccountDocument, Document, EndpointsDocument, Origin};
+use super::policy::Rules;
 use super::values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
 use super::{AccountConfig, ConfigError, ConfigErrors, HostConfig, SecretSource, TenantConfig};
 use crate::credential::Credential;
@@ -35,6 +36,7 @@ impl Resolver<'_> {
         let defaults = document.limits.apply_to(Limits::default());
         self.check_limits("limits", &defaults);
         let overrides = self.overrides(&document.endpoints);
+        let state = self.state(&document.state);
         let mut tenants = BTreeMap::new();
         for (tenant_name, tenant) in document.tenants {
             let prefix = format!("tenants.{tenant_name}");
@@ -49,13 +51,26 @@ impl Resolver<'_> {
                     "a tenant needs at least one account, e.g. [tenants.NAME.accounts.default]",
                 );
             }
+            let tenant_rules = self.rules(
+                &format!("{prefix}.policy"),
+                &Rules::default(),
+                &tenant.policy,
+            );
             let mut accounts = Vec::new();
             for (account_name, account) in tenant.accounts {
                 let key = format!("{prefix}.accounts.{account_name}");
+                if account.policy.quotas.is_some() {
+                    self.error(
+                        &format!("{key}.policy.quotas"),
+                        "quotas count for the whole tenant; set them in [tenants.NAME.policy.quotas]",
+                    );
+                }
+                let rules = self.rules(&format!("{key}.policy"), &tenant_rules, &account.policy);
                 if let Some(resolved) = self.account(&key, &account_name, account, &overrides) {
-                    accounts.push(resolved);
+                    accounts.push(AccountConfig { rules, ..resolved });
                 }
             }
+            let quotas = tenant.policy.quotas.unwrap_or_default();
             accounts.sort_by_key(|a| a.name != "default");
             let api_token_sha256 = tenant.api_token_sha256.and_then(|hash| {
                 self.parsed(
@@ -70,11 +85,12 @@ impl Resolver<'_> {
                     accounts,
                     limits,
                     api_token_sha256,
+                    quotas,
                 },
             );
         }
         if self.errors.is_empty() {
-            Ok(HostConfig { tenants })
+            Ok(HostConfig { tenants, state })
         } else {
             Err(ConfigErrors(self.errors))
         }
@@ -119,6 +135,7 @@ impl Resolver<'_> {
             credential: credential?,
             api_base_url: api?,
             lookups_base_url: lookups?,
+            rules: Rules::default(),
         })
     }
 
@@ -234,11 +251,11 @@ impl Resolver<'_> {
     }
 
     /// The value, or `None` with the problem recorded under `key`.
-    fn parsed<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
+    pub(super) fn parsed<T>(&mut self, key: &str, result: Result<T, String>) -> Option<T> {
         result.map_err(|message| self.error(key, &message)).ok()
     }
 
-    fn error(&mut self, key: &str, message: &str) {
+    pub(super) fn error(&mut self, key: &str, message: &str) {
         self.errors.push(ConfigError {
             source_name: self.source_name.to_string(),
             key: self.origin.key_name(key),

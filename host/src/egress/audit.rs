@@ -24,11 +24,13 @@ impl AuditRecord {
         self.uri.host().unwrap_or("")
     }
 
-    /// The policy (or the budget) refused the request; nothing was sent.
-    pub fn refused(&self, reason: &dyn std::fmt::Display) {
+    /// The policy (or the budget) refused the request; nothing was sent. `rule` names the
+    /// tenant-policy rule, for a refusal by the tenant's policy.
+    pub fn refused(&self, reason: &dyn std::fmt::Display, rule: Option<&str>) {
         let (tenant, method, host, path) =
             (&self.tenant, &self.method, self.host(), self.uri.path());
-        tracing::warn!(target: TARGET, %tenant, %method, host, path, %reason, "request refused");
+        let rule = rule.unwrap_or("egress");
+        tracing::warn!(target: TARGET, %tenant, %method, host, path, rule, %reason, "request refused");
     }
 
     /// Twilio (or whatever the endpoint is) answered with `status`.

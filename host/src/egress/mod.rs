@@ -1,14 +1,18 @@
 //! The egress path of a run: every request the guest makes passes [`Egress`], the run's
 //! `WasiHttpHooks`. It counts the request against the run's budget, asks the tenant's
-//! [`policy`] (a pure decision), authenticates an allowed request as the account the guest
-//! named (the secret is added here, on the host side), clamps the guest's timeouts, sends it
-//! through the host's shared [`client`], removes secrets from what comes back ([`scrub`]) and
-//! writes one [`audit`] event.
+//! [`policy`] (a pure decision on destination, account and operation), reads a POST's form
+//! and applies the account's [`rules`] to the parameters, takes the request's share of the
+//! tenant's [`quota`]s, authenticates it as the account the guest named (the secret is added
+//! here, on the host side), clamps the guest's timeouts, sends it through the host's shared
+//! [`client`], removes secrets from what comes back ([`scrub`]) and writes one [`audit`]
+//! event. Every refusal happens before a connection is made.
 
 mod audit;
 pub mod client;
 pub mod operations;
 pub mod policy;
+pub mod quota;
+pub mod rules;
 mod scrub;
 
 use std::sync::{Arc, Mutex};
@@ -23,11 +27,15 @@ use wasmtime_wasi_http::{
     WasiHttpHooks,
 };
 
+use crate::config::Rules;
 use crate::limits::Limits;
+use crate::state::StateStore;
 use audit::AuditRecord;
 pub use client::EgressClient;
 use operations::Operation;
 pub use policy::{ACCOUNT_HEADER, Denial, MAX_FORM_BYTES, TenantPolicy};
+use quota::RunCounts;
+pub use rules::PolicyRefusal;
 use scrub::{scrub_body, scrub_headers};
 
 /// The future `send_request` returns.
@@ -43,22 +51,27 @@ type SendFuture = Box<
         > + Send,
 >;
 
-/// The egress of one run: the tenant's policy and limits, the run's request count, and the
-/// host's shared client.
+/// The egress of one run: the tenant's policy and limits, the run's request count and
+/// quota counts, the store of the tenant's shared counts, and the host's shared client.
 pub struct Egress {
     policy: Arc<TenantPolicy>,
     limits: Limits,
     client: EgressClient,
+    store: Option<Arc<dyn StateStore>>,
     requests_made: u32,
+    run_counts: Arc<RunCounts>,
     /// Written by the request futures, where every refusal is reported (a POST's form is
     /// checked there, once its body is read); read by the guest through `last-denial`.
-    last_denial: Arc<Mutex<Option<String>>>,
+    last_denial: Arc<Mutex<Option<Denial>>>,
 }
 
-/// A request the policy allowed so far, ready to send once a POST's form passes too.
+/// A request the policy allowed so far, ready to send once its parameters pass the rules
+/// and its quotas have room.
 struct Admitted {
     account: String,
     operation: &'static Operation,
+    rules: Arc<Rules>,
+    query: Vec<(String, String)>,
     request: Request<WasiBody>,
     options: RequestOptions,
 }
@@ -72,15 +85,26 @@ enum Refusal {
 }
 
 impl Egress {
-    /// The egress of one run under `policy` and `limits`, sending through `client`.
+    /// The egress of one run under `policy` and `limits`, sending through `client`. A tenant
+    /// with quotas per hour or day needs [`Egress::counting_in`] too; without a store its
+    /// sends and calls are refused.
     pub fn new(policy: Arc<TenantPolicy>, limits: Limits, client: EgressClient) -> Egress {
         Egress {
             policy,
             limits,
             client,
+            store: None,
             requests_made: 0,
+            run_counts: Arc::default(),
             last_denial: Arc::default(),
         }
+    }
+
+    /// Counts the tenant's quotas in `store` (shared with every other run, process and
+    /// machine that uses the same store).
+    pub fn counting_in(mut self, store: Arc<dyn StateStore>) -> Egress {
+        self.store = Some(store);
+        self
     }
 
     /// How many requests this run has sent (or tried to).
@@ -88,8 +112,8 @@ impl Egress {
         self.requests_made
     }
 
-    /// Why the policy refused this run's latest refused request, as the script is told it.
-    pub fn last_denial(&self) -> Option<String> {
+    /// Why the policy refused this run's latest refused request.
+    pub fn last_denial(&self) -> Option<Denial> {
         lock(&self.last_denial).clone()
     }
 
@@ -114,6 +138,8 @@ impl Egress {
         };
         let account = grant.account.to_string();
         let operation = grant.operation;
+        let rules = Arc::clone(grant.rules);
+        let query = grant.query;
         let authorization = grant.authorization.clone();
         let headers = request.headers_mut();
         headers.remove(ACCOUNT_HEADER);
@@ -126,6 +152,8 @@ impl Egress {
         Ok(Admitted {
             account,
             operation,
+            rules,
+            query,
             request,
             options: RequestOptions {
                 connect_timeout: clamp(options.connect_timeout),
@@ -155,30 +183,47 @@ impl WasiHttpHooks for Egress {
         let decision = self.admit(request, options);
         let policy = Arc::clone(&self.policy);
         let client = self.client.clone();
+        let store = self.store.clone();
+        let run_counts = Arc::clone(&self.run_counts);
         let max_body = self.limits.max_response_bytes;
         let last_denial = Arc::clone(&self.last_denial);
         Box::new(async move {
             let refused = |denial: Denial| {
-                record.refused(&denial);
-                *lock(&last_denial) = Some(denial.to_string());
+                record.refused(&denial, denial.rule());
+                *lock(&last_denial) = Some(denial);
                 HttpError::HttpRequestDenied
             };
             let mut admitted = match decision {
                 Ok(admitted) => admitted,
                 Err(Refusal::Denied(denial)) => return Err(refused(denial)),
                 Err(Refusal::Budget(max)) => {
-                    record.refused(&format!("request budget of {max} per run used up"));
+                    record.refused(&format!("request budget of {max} per run used up"), None);
                     return Err(HttpError::ConnectionLimitReached);
                 }
             };
-            if admitted.request.method() == Method::POST {
-                admitted.request = checked_form(admitted.request, admitted.operation)
+            let params = if admitted.request.method() == Method::POST {
+                let (request, form) = read_form(admitted.request, admitted.operation)
                     .await
                     .map_err(|problem| match problem {
                         FormProblem::Denied(denial) => refused(denial),
                         FormProblem::Unreadable(error) => error,
                     })?;
-            }
+                admitted.request = request;
+                form
+            } else {
+                std::mem::take(&mut admitted.query)
+            };
+            let action = rules::check(&admitted.rules, admitted.operation, &params)
+                .map_err(|refusal| refused(Denial::Policy(refusal)))?;
+            let taken = quota::take(
+                policy.quotas(),
+                policy.tenant(),
+                &action,
+                &run_counts,
+                store.as_ref(),
+            )
+            .await
+            .map_err(refused)?;
             let started = Instant::now();
             let result = client
                 .exchange(admitted.request, &admitted.options, max_body)
@@ -190,6 +235,10 @@ impl WasiHttpHooks for Egress {
                         response.status().as_u16(),
                         started.elapsed(),
                     );
+                    if response.status().is_client_error() {
+                        // Twilio refused it: nothing was sent, so it takes no quota.
+                        taken.give_back().await;
+                    }
                     let (mut parts, body) = response.into_parts();
                     let body = scrub_body(body, policy.secrets());
                     scrub_headers(&mut parts.headers);
@@ -217,12 +266,12 @@ enum FormProblem {
     Unreadable(HttpError),
 }
 
-/// Reads a POST's body (at most [`MAX_FORM_BYTES`]), checks its form parameters against
-/// `operation`, and gives back the request with the body as read.
-async fn checked_form(
+/// Reads a POST's body (at most [`MAX_FORM_BYTES`]), checks its form parameters' names
+/// against `operation`, and gives back the request with the body as read, and the form.
+async fn read_form(
     request: Request<WasiBody>,
     operation: &Operation,
-) -> Result<Request<WasiBody>, FormProblem> {
+) -> Result<(Request<WasiBody>, Vec<(String, String)>), FormProblem> {
     let (parts, body) = request.into_parts();
     let bytes: Bytes = match Limited::new(body, MAX_FORM_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -238,15 +287,15 @@ async fn checked_form(
             }
         },
     };
-    policy::check_form(operation, &bytes).map_err(FormProblem::Denied)?;
+    let form = policy::check_parameters(operation, &bytes).map_err(FormProblem::Denied)?;
     let body = Full::new(bytes)
         .map_err(|never| match never {})
         .boxed_unsync();
-    Ok(Request::from_parts(parts, body))
+    Ok((Request::from_parts(parts, body), form))
 }
 
-/// The shared slot, even if a thread panicked while holding it (it holds only a string).
-fn lock(slot: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+/// The shared slot, even if a thread panicked while holding it (it holds only a denial).
+fn lock(slot: &Mutex<Option<Denial>>) -> std::sync::MutexGuard<'_, Option<Denial>> {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -266,7 +315,7 @@ mod tests {
     use http_body_util::Empty;
 
     use super::*;
-    use crate::config::{AccountConfig, AccountSid, BaseUrl, TenantConfig};
+    use crate::config::{AccountConfig, AccountSid, BaseUrl, Quotas, TenantConfig};
     use crate::credential::Credential;
     use crate::secret::Secret;
 
@@ -289,9 +338,11 @@ mod tests {
                 credential: Credential::AuthToken(Secret::new("token".into())),
                 api_base_url: BaseUrl::parse(api).unwrap(),
                 lookups_base_url: BaseUrl::parse("https://lookups.twilio.com").unwrap(),
+                rules: Rules::default(),
             }],
             limits: limits(),
             api_token_sha256: None,
+            quotas: Quotas::default(),
         };
         Egress::new(Arc::new(TenantPolicy::new(&tenant)), limits(), client)
     }
@@ -348,7 +399,7 @@ mod tests {
             Err(HttpError::HttpRequestDenied)
         ));
         assert_eq!(
-            egress.last_denial(),
+            egress.last_denial().map(|d| d.to_string()),
             Some(format!("account \"default\" may not act on \"{other}\""))
         );
     }
@@ -544,7 +595,10 @@ mod tests {
                 matches!(result, Err(HttpError::HttpRequestDenied)),
                 "{target}"
             );
-            let reason = egress.last_denial().unwrap_or_default();
+            let reason = egress
+                .last_denial()
+                .map(|d| d.to_string())
+                .unwrap_or_default();
             assert!(reason.contains(says), "{target}: {reason}");
         }
         assert_eq!(

@@ -21,11 +21,85 @@ pub enum Api {
     Lookups,
 }
 
+/// What a function does, as the tenant policy's `functions` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// Reads: gets, lists, lookups.
+    Read,
+    /// Sends a message (SMS, MMS, WhatsApp).
+    Send,
+    /// Places a call.
+    Call,
+    /// Deletes something (recordings).
+    Delete,
+    /// Changes the account's configuration (usage triggers).
+    Configure,
+}
+
+impl Class {
+    /// Every class, in the order the policy documents them.
+    pub const ALL: [Class; 5] = [
+        Class::Read,
+        Class::Send,
+        Class::Call,
+        Class::Delete,
+        Class::Configure,
+    ];
+
+    /// The name the policy uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Read => "read",
+            Class::Send => "send",
+            Class::Call => "call",
+            Class::Delete => "delete",
+            Class::Configure => "configure",
+        }
+    }
+}
+
+/// The 15 functions and what each does.
+pub const FUNCTIONS: [(&str, Class); 15] = [
+    ("twilio_send_sms", Class::Send),
+    ("twilio_get_message", Class::Read),
+    ("twilio_list_messages", Class::Read),
+    ("twilio_make_call", Class::Call),
+    ("twilio_get_call", Class::Read),
+    ("twilio_list_calls", Class::Read),
+    ("twilio_list_phone_numbers", Class::Read),
+    ("twilio_get_phone_number", Class::Read),
+    ("twilio_lookup_phone", Class::Read),
+    ("twilio_create_usage_trigger", Class::Configure),
+    ("twilio_list_usage_records", Class::Read),
+    ("twilio_send_whatsapp", Class::Send),
+    ("twilio_get_account", Class::Read),
+    ("twilio_list_recordings", Class::Read),
+    ("twilio_delete_recording", Class::Delete),
+];
+
+/// The data packages Lookup v2 offers in `Fields` (most are billed per lookup).
+pub const LOOKUP_PACKAGES: [&str; 11] = [
+    "validation",
+    "caller_name",
+    "sim_swap",
+    "call_forwarding",
+    "line_status",
+    "line_type_intelligence",
+    "identity_match",
+    "reassigned_number",
+    "sms_pumping_risk",
+    "phone_number_quality_score",
+    "pre_fill",
+];
+
 /// One operation: the function it serves and what its requests look like.
 #[derive(Debug)]
 pub struct Operation {
-    /// The function that makes this request (for messages and the audit).
+    /// The function that makes this request (for messages and the audit); the send operation
+    /// also serves `twilio_send_whatsapp` (a `To` of `whatsapp:+...`).
     pub function: &'static str,
+    /// What it does.
+    pub class: Class,
     /// The HTTP method.
     pub method: Method,
     /// The endpoint.
@@ -57,6 +131,7 @@ const RECORDING_FILTERS: [&str; 5] = ["CallSid", "DateCreated", PAGING[0], PAGIN
 pub static OPERATIONS: &[Operation] = &[
     Operation {
         function: "twilio_send_sms",
+        class: Class::Send,
         method: Method::POST,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Messages.json",
@@ -64,6 +139,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_get_message",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Messages/{SM|MM}.json",
@@ -71,6 +147,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_list_messages",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Messages.json",
@@ -78,6 +155,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_make_call",
+        class: Class::Call,
         method: Method::POST,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Calls.json",
@@ -85,6 +163,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_get_call",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Calls/{CA}.json",
@@ -92,6 +171,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_list_calls",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Calls.json",
@@ -99,6 +179,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_list_phone_numbers",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers.json",
@@ -106,6 +187,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_get_phone_number",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/IncomingPhoneNumbers/{PN}.json",
@@ -113,6 +195,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_lookup_phone",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Lookups,
         path: "/v2/PhoneNumbers/{E164}",
@@ -120,6 +203,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_create_usage_trigger",
+        class: Class::Configure,
         method: Method::POST,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Usage/Triggers.json",
@@ -127,6 +211,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_list_usage_records",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Usage/Records.json",
@@ -134,6 +219,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_get_account",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}.json",
@@ -141,6 +227,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_list_recordings",
+        class: Class::Read,
         method: Method::GET,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Recordings.json",
@@ -148,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
     },
     Operation {
         function: "twilio_delete_recording",
+        class: Class::Delete,
         method: Method::DELETE,
         api: Api::Core,
         path: "/2010-04-01/Accounts/{AC}/Recordings/{RE}.json",
@@ -364,5 +452,34 @@ mod tests {
             None
         );
         assert_eq!(unexpected_param(list, ["Body"]), Some("Body"));
+    }
+
+    #[test]
+    fn the_functions_are_the_references_and_each_operation_has_its_class() {
+        let reference = include_str!("../../../docs/lua-api.md");
+        let documented: Vec<&str> = reference
+            .lines()
+            .filter_map(|line| line.strip_prefix("## twilio_"))
+            .collect();
+        let named: Vec<&str> = FUNCTIONS
+            .iter()
+            .map(|(name, _)| name.strip_prefix("twilio_").unwrap())
+            .collect();
+        assert_eq!(named, documented);
+        for operation in OPERATIONS {
+            let class = FUNCTIONS
+                .iter()
+                .find(|(name, _)| *name == operation.function);
+            assert_eq!(
+                class.map(|(_, c)| *c),
+                Some(operation.class),
+                "{}",
+                operation.function
+            );
+            assert_eq!(
+                operation.class == Class::Read,
+                operation.method == Method::GET
+            );
+        }
     }
 }

@@ -5,8 +5,11 @@
 use http::header::HeaderMap;
 use http::{HeaderValue, Method, Uri};
 
+use std::sync::Arc;
+
 use super::operations::{self, Api, Operation};
-use crate::config::{AccountSid, BaseUrl, TenantConfig};
+use super::rules::PolicyRefusal;
+use crate::config::{AccountSid, BaseUrl, Quotas, Rules, TenantConfig};
 use crate::secret::Secret;
 
 /// The largest request body the egress reads to check its form parameters, in bytes: far above
@@ -77,6 +80,12 @@ pub enum Denial {
         /// The SID in the path.
         sid: String,
     },
+    /// The tenant's policy (its rules or quotas) refused it.
+    #[error("{}", .0.message)]
+    Policy(PolicyRefusal),
+    /// A request that counts against a quota, when the counts cannot be kept.
+    #[error("nothing that counts against a quota is sent: {0}")]
+    Uncounted(String),
     /// A destination other than the account's two endpoints.
     #[error("{origin} is not one of account {account:?}'s Twilio endpoints ({api}, {lookups})")]
     UnknownEndpoint {
@@ -91,6 +100,24 @@ pub enum Denial {
     },
 }
 
+impl Denial {
+    /// The policy rule that refused, for a refusal by the tenant's policy.
+    pub fn rule(&self) -> Option<&'static str> {
+        match self {
+            Denial::Policy(refusal) => Some(refusal.rule),
+            _ => None,
+        }
+    }
+
+    /// The script's parameter a policy refusal is about.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Denial::Policy(refusal) => refusal.field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// What an allowed request is, and what it is sent as.
 #[derive(Debug)]
 pub struct Grant<'a> {
@@ -99,8 +126,12 @@ pub struct Grant<'a> {
     /// The `Authorization` header to send (marked sensitive).
     pub authorization: &'a HeaderValue,
     /// The operation the request is; a POST's form parameters are still to be checked
-    /// ([`check_form`]) once its body is read.
+    /// ([`check_parameters`]) once its body is read.
     pub operation: &'static Operation,
+    /// The account's rules, to apply to the request's parameters.
+    pub rules: &'a Arc<Rules>,
+    /// The query's parameters, decoded.
+    pub query: Vec<(String, String)>,
 }
 
 /// One tenant's egress policy.
@@ -109,6 +140,7 @@ pub struct TenantPolicy {
     accounts: Vec<AccountPolicy>,
     /// Every configured secret of the tenant, so responses can be scrubbed of them.
     secrets: Vec<Secret>,
+    quotas: Quotas,
 }
 
 /// What one account may reach, and how it authenticates.
@@ -119,6 +151,7 @@ struct AccountPolicy {
     /// The account's own SID, then its subaccounts'.
     sids: Vec<AccountSid>,
     authorization: HeaderValue,
+    rules: Arc<Rules>,
 }
 
 impl TenantPolicy {
@@ -136,6 +169,7 @@ impl TenantPolicy {
                     .cloned()
                     .collect(),
                 authorization: account.credential.authorization(&account.account_sid),
+                rules: Arc::new(account.rules.clone()),
             })
             .collect();
         TenantPolicy {
@@ -146,7 +180,13 @@ impl TenantPolicy {
                 .iter()
                 .map(|a| a.credential.secret().clone())
                 .collect(),
+            quotas: tenant.quotas,
         }
+    }
+
+    /// The tenant's quotas.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// The tenant's name.
@@ -186,31 +226,29 @@ impl TenantPolicy {
             })?;
         let operation = account.operation(method, uri)?;
         let query = uri.query().unwrap_or_default();
-        check_parameters(operation, form_urlencoded::parse(query.as_bytes()))?;
+        let query = check_parameters(operation, query.as_bytes())?;
         Ok(Grant {
+            query,
             account: &account.name,
             authorization: &account.authorization,
             operation,
+            rules: &account.rules,
         })
     }
 }
 
-/// Checks the form parameters of a POST's `body` against its `operation`.
-pub fn check_form(operation: &Operation, body: &[u8]) -> Result<(), Denial> {
-    check_parameters(operation, form_urlencoded::parse(body))
-}
-
-fn check_parameters<'a>(
+/// The query or form parameters of `encoded` (`a=1&b=2`), if each is one `operation` sends.
+pub fn check_parameters(
     operation: &Operation,
-    pairs: form_urlencoded::Parse<'a>,
-) -> Result<(), Denial> {
-    let names: Vec<_> = pairs.map(|(name, _)| name).collect();
-    match operations::unexpected_param(operation, names.iter().map(|name| name.as_ref())) {
+    encoded: &[u8],
+) -> Result<Vec<(String, String)>, Denial> {
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(encoded).into_owned().collect();
+    match operations::unexpected_param(operation, pairs.iter().map(|(name, _)| name.as_str())) {
         Some(parameter) => Err(Denial::UnexpectedParameter {
             function: operation.function,
             parameter: parameter.to_string(),
         }),
-        None => Ok(()),
+        None => Ok(pairs),
     }
 }
 
@@ -309,9 +347,11 @@ mod tests {
                 credential: Credential::AuthToken(Secret::new("token".into())),
                 api_base_url: BaseUrl::parse(API).unwrap(),
                 lookups_base_url: BaseUrl::parse("https://lookups.twilio.com").unwrap(),
+                rules: crate::config::Rules::default(),
             }],
             limits: Limits::default(),
             api_token_sha256: None,
+            quotas: crate::config::Quotas::default(),
         })
     }
 
@@ -488,11 +528,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            check_form(send, b"To=%2B15551234567&From=%2B15559876543&Body=hi"),
-            Ok(())
+            check_parameters(send, b"To=%2B15551234567&Body=hi"),
+            Ok(vec![
+                ("To".to_string(), "+15551234567".to_string()),
+                ("Body".to_string(), "hi".to_string())
+            ])
         );
         assert_eq!(
-            check_form(send, b"To=%2B15551234567&SmsUrl=https%3A%2F%2Fevil.example"),
+            check_parameters(send, b"To=%2B15551234567&SmsUrl=https%3A%2F%2Fevil.example"),
             Err(Denial::UnexpectedParameter {
                 function: "twilio_send_sms",
                 parameter: "SmsUrl".into()

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
+pub mod redis_server;
+
 /// Variables that would point the binary at real Twilio or another configuration.
 const CLEARED_VARS: &[&str] = &[
     "TWILIO_ACCOUNT_SID",

@@ -1,5 +1,6 @@
 //! [`Transport`] over `wasi:http/outgoing-handler`, the plugin's only way out.
 
+use super::twilio::lua::egress::Denial;
 use super::wasi::http::outgoing_handler;
 use super::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest, Scheme,
@@ -152,11 +153,21 @@ fn stream_error(doing: &str, error: StreamError) -> TransportError {
 
 fn map_error(code: ErrorCode) -> TransportError {
     match code {
-        ErrorCode::HttpRequestDenied => TransportError::Denied(
-            super::twilio::lua::egress::last_denial().unwrap_or_else(|| {
-                "the destination is not one the tenant's egress policy allows".into()
-            }),
-        ),
+        ErrorCode::HttpRequestDenied => match super::twilio::lua::egress::last_denial() {
+            Some(Denial {
+                rule: Some(rule),
+                field,
+                message,
+            }) => TransportError::Policy {
+                rule,
+                field,
+                message,
+            },
+            Some(denial) => TransportError::Denied(denial.message),
+            None => TransportError::Denied(
+                "the destination is not one the tenant's egress policy allows".into(),
+            ),
+        },
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
         | ErrorCode::ConnectionWriteTimeout

@@ -68,8 +68,18 @@ impl HttpResponse {
 /// Why no response came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportError {
-    /// The host's egress policy refused the request; nothing was sent.
+    /// The host's egress refused the request (not one the tenant may make at all); nothing
+    /// was sent.
     Denied(String),
+    /// The tenant's policy refused the request (a rule or a quota); nothing was sent.
+    Policy {
+        /// The policy rule, as the host's configuration names it (`allowed_countries`, ...).
+        rule: String,
+        /// The script's parameter it is about, when there is one.
+        field: Option<String>,
+        /// What is allowed.
+        message: String,
+    },
     /// Connecting or waiting for the response took longer than allowed.
     Timeout(String),
     /// The connection failed (refused, reset, DNS, TLS).
@@ -86,6 +96,9 @@ impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransportError::Denied(m) => write!(f, "request denied by the host: {m}"),
+            TransportError::Policy { rule, message, .. } => {
+                write!(f, "refused by the tenant's policy ({rule}): {message}")
+            }
             TransportError::Timeout(m) => write!(f, "timed out: {m}"),
             TransportError::Connection(m) => write!(f, "connection failed: {m}"),
             TransportError::TooLarge(m) => write!(f, "response too large: {m}"),

@@ -5,6 +5,7 @@
 //! | `validation` | kind, function, field, message |
 //! | `twilio` | kind, function, status, code, message, more_info |
 //! | `response` | kind, function, status (when there was a response), message |
+//! | `policy` | kind, function, rule, field (when the rule is about one), message |
 //! | `denied`, `timeout`, `transport`, `limit` | kind, function, message |
 //!
 //! `message` is a whole sentence naming the function, except for `twilio`, where it is Twilio's
@@ -21,8 +22,10 @@ pub enum Kind {
     Validation,
     /// Twilio answered with an error status.
     Twilio,
-    /// The host's egress policy refused the request.
+    /// The host's egress refused the request: not one the tenant may make at all.
     Denied,
+    /// The tenant's policy (a rule or a quota) refused the request.
+    Policy,
     /// No response in time.
     Timeout,
     /// The connection failed.
@@ -40,6 +43,7 @@ impl Kind {
             Kind::Validation => "validation",
             Kind::Twilio => "twilio",
             Kind::Denied => "denied",
+            Kind::Policy => "policy",
             Kind::Timeout => "timeout",
             Kind::Transport => "transport",
             Kind::Limit => "limit",
@@ -55,8 +59,10 @@ pub struct ApiError {
     pub kind: Kind,
     /// The function (or namespace) that failed.
     pub function: String,
-    /// The offending parameter or name (validation only).
-    pub field: Option<String>,
+    /// The offending parameter or name (validation and policy).
+    pub field: Option<Box<str>>,
+    /// The policy rule that refused (policy only).
+    pub rule: Option<Box<str>>,
     /// The message (see the module documentation).
     pub message: String,
     /// The HTTP status, when there was a response.
@@ -64,7 +70,7 @@ pub struct ApiError {
     /// Twilio's error code, or the HTTP status when the body had none (twilio only).
     pub code: Option<i64>,
     /// Twilio's documentation link (twilio only).
-    pub more_info: Option<String>,
+    pub more_info: Option<Box<str>>,
     /// Whether `code` came from a Twilio-shaped body (twilio only).
     pub twilio_shaped: bool,
 }
@@ -74,7 +80,7 @@ impl ApiError {
     pub fn validation(function: &str, field: &str, reason: &str) -> ApiError {
         let message = format!("{function}: {field}: {reason}");
         ApiError {
-            field: Some(field.to_owned()),
+            field: Some(field.into()),
             ..ApiError::plain(Kind::Validation, function, message)
         }
     }
@@ -82,7 +88,7 @@ impl ApiError {
     /// A validation error about a name in a namespace: `path: reason`.
     pub fn namespace(path: &str, name: &str, reason: &str) -> ApiError {
         ApiError {
-            field: Some(name.to_owned()),
+            field: Some(name.into()),
             ..ApiError::plain(Kind::Validation, path, format!("{path}: {reason}"))
         }
     }
@@ -97,8 +103,16 @@ impl ApiError {
 
     /// The error for a transport failure.
     pub fn transport(function: &str, error: &TransportError) -> ApiError {
+        if let TransportError::Policy { rule, field, .. } = error {
+            return ApiError {
+                rule: Some(rule.as_str().into()),
+                field: field.as_deref().map(Box::from),
+                ..ApiError::failed(Kind::Policy, function, None, &error.to_string())
+            };
+        }
         let kind = match error {
             TransportError::Denied(_) => Kind::Denied,
+            TransportError::Policy { .. } => Kind::Policy,
             TransportError::Timeout(_) => Kind::Timeout,
             TransportError::Limit(_) => Kind::Limit,
             TransportError::TooLarge(_) => Kind::Response,
@@ -120,7 +134,7 @@ impl ApiError {
         ApiError {
             status: Some(status),
             code: Some(code),
-            more_info,
+            more_info: more_info.map(String::into_boxed_str),
             twilio_shaped,
             ..ApiError::plain(Kind::Twilio, function, message)
         }
@@ -156,6 +170,7 @@ impl ApiError {
             kind,
             function: function.to_owned(),
             field: None,
+            rule: None,
             message,
             status: None,
             code: None,
@@ -170,6 +185,7 @@ impl ApiError {
         table.raw_set("kind", self.kind.as_str())?;
         table.raw_set("function", self.function.as_str())?;
         table.raw_set("field", self.field.as_deref())?;
+        table.raw_set("rule", self.rule.as_deref())?;
         table.raw_set("message", self.message.as_str())?;
         table.raw_set("status", self.status)?;
         table.raw_set("code", self.code)?;

@@ -28,6 +28,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "validation",
     "twilio",
     "denied",
+    "policy",
     "timeout",
     "transport",
     "limit",
@@ -209,7 +210,7 @@ fn probe(function: &str, arguments: &str) -> String {
            if ok then return {{ok = true, table = type(result) == "table"}} end
            if type(result) ~= "table" then return {{ok = false, raw = type(result)}} end
            local fields = {{}}
-           for _, key in ipairs({{"kind", "function", "field", "message", "status", "code", "more_info"}}) do
+           for _, key in ipairs({{"kind", "function", "field", "rule", "message", "status", "code", "more_info"}}) do
              local value = rawget(result, key)
              if value ~= nil and type(value) ~= "string" and math.type(value) ~= "integer" then
                value = {{not_text = type(value)}}

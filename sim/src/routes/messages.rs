@@ -6,7 +6,7 @@ use crate::errors::ApiError;
 use crate::filters::{DateFilter, exact};
 use crate::pagination::list_reply;
 use crate::reply::Reply;
-use crate::resources::message::{Message, segment_count};
+use crate::resources::message::Message;
 use crate::seed::MAGIC_SENDER;
 use crate::util::phone;
 use crate::util::sid::is_sid;
@@ -89,7 +89,7 @@ pub(crate) fn create(ctx: Ctx<'_>) -> Result<Reply, ApiError> {
         num_segments: if service.is_some() {
             0
         } else {
-            segment_count(body)
+            sms_segments::count(body)
         },
         num_media: media.len(),
         direction: "outbound-api",

@@ -1,0 +1,141 @@
+//! The shared store: counters in Redis, so several machines count together. A reservation is
+//! one Lua script (Redis runs scripts atomically); the keys of one reservation share a hash tag
+//! (the tenant, in braces), so it also works on a Redis Cluster.
+
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+
+use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
+
+/// How long connecting to, or an answer from, Redis may take before the request that needs it
+/// is refused.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Checks every counter, then takes from every one; returns 0, or the 1-based index of the
+/// counter that would pass its limit. ARGV holds amount, limit, ttl per key.
+const RESERVE: &str = r"
+for i, key in ipairs(KEYS) do
+  local current = tonumber(redis.call('GET', key) or '0')
+  if current + tonumber(ARGV[3 * i - 2]) > tonumber(ARGV[3 * i - 1]) then
+    return i
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('INCRBY', key, ARGV[3 * i - 2])
+  if redis.call('TTL', key) < 0 then
+    redis.call('EXPIRE', key, ARGV[3 * i])
+  end
+end
+return 0
+";
+
+/// Gives back each key's amount (ARGV), never below zero.
+const RELEASE: &str = r"
+for i, key in ipairs(KEYS) do
+  local left = redis.call('DECRBY', key, ARGV[i])
+  if left < 0 then redis.call('SET', key, 0, 'KEEPTTL') end
+end
+return 0
+";
+
+/// A Redis server, connected to on first use and reconnected when the connection drops.
+pub struct RedisStore {
+    url: String,
+    client: ::redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    reserve: ::redis::Script,
+    release: ::redis::Script,
+}
+
+impl RedisStore {
+    /// The store at `url` (`redis://host:port/db`); nothing is connected yet.
+    pub fn new(url: &str) -> Result<RedisStore, StoreError> {
+        let client = ::redis::Client::open(url).map_err(|e| StoreError {
+            location: url.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(RedisStore {
+            url: url.to_string(),
+            client,
+            connection: OnceCell::new(),
+            reserve: ::redis::Script::new(RESERVE),
+            release: ::redis::Script::new(RELEASE),
+        })
+    }
+
+    fn fail(&self, error: impl std::fmt::Display) -> StoreError {
+        StoreError {
+            location: self.url.clone(),
+            message: error.to_string(),
+        }
+    }
+
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        self.connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(REDIS_TIMEOUT))
+                    .set_response_timeout(Some(REDIS_TIMEOUT))
+                    .set_number_of_retries(1);
+                self.client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(|e| self.fail(e))
+            })
+            .await
+            .cloned()
+    }
+}
+
+impl StateStore for RedisStore {
+    fn reserve(&self, counters: Vec<Counter>) -> StoreFuture<'_, Reserved> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let mut invocation = self.reserve.prepare_invoke();
+            for counter in &counters {
+                invocation
+                    .key(&counter.key)
+                    .arg(counter.amount)
+                    .arg(counter.limit)
+                    .arg(counter.ttl.as_secs().max(1));
+            }
+            let exceeded: usize = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(match exceeded {
+                0 => Reserved::Granted,
+                index => Reserved::Exceeded(index - 1),
+            })
+        })
+    }
+
+    fn release(&self, counters: Vec<Counter>) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let mut invocation = self.release.prepare_invoke();
+            for counter in &counters {
+                invocation.key(&counter.key).arg(counter.amount);
+            }
+            let _: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(())
+        })
+    }
+
+    fn value(&self, key: String) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let value: Option<i64> = ::redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(value.unwrap_or(0).max(0) as u64)
+        })
+    }
+}

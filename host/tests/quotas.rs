@@ -1,0 +1,226 @@
+//! Quotas counted exactly across processes and machines, against both state stores: an SQLite
+//! file in a temporary directory, and a real `redis-server` on 127.0.0.1 that each test starts
+//! and stops. The same tests run against both: the store's contract through the library, five
+//! `twilio-host run` processes sharing a daily quota, and two `twilio-host serve` replicas
+//! taking 200 concurrent sends against a quota of 50.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::redis_server::RedisServer;
+use common::{ConfigFile, ServeProcess, TestSim, tenant_toml, twilio_host_process, write_config};
+use serde_json::{Value, json};
+use twilio_host::config::StateUrl;
+use twilio_host::state::{self, Counter, Reserved};
+use twilio_sim::SimAccount;
+
+const TOKEN: &str = "quota-tenant-token-0123456789";
+
+/// Where the counts of one test live: an SQLite file, or a Redis server of its own.
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Redis(RedisServer),
+}
+
+impl Backend {
+    fn both() -> [Backend; 2] {
+        [
+            Backend::Sqlite(tempfile::tempdir().expect("a temporary directory")),
+            Backend::Redis(RedisServer::start()),
+        ]
+    }
+
+    fn url(&self) -> StateUrl {
+        match self {
+            Backend::Sqlite(dir) => StateUrl::Sqlite(dir.path().join("state.db")),
+            Backend::Redis(server) => StateUrl::Redis(server.url.clone()),
+        }
+    }
+}
+
+fn counter(key: &str, amount: u32, limit: u32) -> Counter {
+    Counter {
+        key: key.into(),
+        amount,
+        limit,
+        ttl: Duration::from_secs(60),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_store_reserves_all_or_nothing_and_never_past_a_limit() {
+    for backend in Backend::both() {
+        let url = backend.url();
+        let store = state::open(&url).unwrap();
+        let day = counter("twilio-host:{t}:messages_per_day:1", 1, 3);
+        let segments = counter("twilio-host:{t}:segments_per_day:1", 2, 5);
+        for _ in 0..2 {
+            let both = vec![day.clone(), segments.clone()];
+            assert_eq!(store.reserve(both).await, Ok(Reserved::Granted), "{url}");
+        }
+        // Room for a message, none for two more segments: nothing is taken.
+        let both = vec![day.clone(), segments.clone()];
+        assert_eq!(
+            store.reserve(both).await,
+            Ok(Reserved::Exceeded(1)),
+            "{url}"
+        );
+        assert_eq!(store.value(day.key.clone()).await, Ok(2), "{url}");
+        store.release(vec![segments.clone()]).await.unwrap();
+        assert_eq!(store.value(segments.key.clone()).await, Ok(2), "{url}");
+        store
+            .release(vec![counter(&segments.key, 9, 5)])
+            .await
+            .unwrap();
+        assert_eq!(
+            store.value(segments.key.clone()).await,
+            Ok(0),
+            "never below zero"
+        );
+
+        // Two handles (as two processes would have), 100 concurrent reservations, limit 37.
+        let handles = [state::open(&url).unwrap(), state::open(&url).unwrap()];
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let store = Arc::clone(&handles[i % 2]);
+                tokio::spawn(async move {
+                    store
+                        .reserve(vec![counter("twilio-host:{t}:race:1", 1, 37)])
+                        .await
+                })
+            })
+            .collect();
+        let mut granted = 0;
+        for task in tasks {
+            if task.await.unwrap() == Ok(Reserved::Granted) {
+                granted += 1;
+            }
+        }
+        assert_eq!(granted, 37, "{url}");
+    }
+}
+
+/// A simulator knowing `account`, and a config file with tenant `acme` (that account on the
+/// simulator, the sidecar token [`TOKEN`]) whose quotas are `quotas`, counting in `backend`.
+fn quota_setup(account: &SimAccount, backend: &Backend, quotas: &str) -> (TestSim, ConfigFile) {
+    let sim = TestSim::start(vec![account.clone()]);
+    let token = format!(
+        "api_token_sha256 = \"{}\"",
+        twilio_host::config::TokenHash::of(TOKEN)
+    );
+    let text = [
+        format!("[state]\nurl = \"{}\"\n", backend.url()),
+        sim.endpoints_toml(),
+        tenant_toml("acme", account, "SIM_TOKEN", &token),
+        format!("[tenants.acme.policy.quotas]\n{quotas}\n"),
+    ]
+    .concat();
+    (sim, write_config(&text))
+}
+
+const SEND: &str = r#"return app.integrations.twilio.twilio_send_sms({
+    to = "+14155550123", from = "+15559876543", body = "counted" }).sid"#;
+
+fn posts_to_messages(sim: &TestSim) -> usize {
+    sim.sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/Messages.json"))
+        .count()
+}
+
+#[test]
+fn five_run_processes_share_a_daily_quota_of_three() {
+    let account = SimAccount::test_default();
+    for backend in Backend::both() {
+        let (sim, config) = quota_setup(&account, &backend, "messages_per_day = 3");
+        let children: Vec<_> = (0..5)
+            .map(|_| {
+                twilio_host_process()
+                    .args(["run", "--config", config.path.to_str().unwrap()])
+                    .args(["--tenant", "acme", "-e", SEND])
+                    .env("SIM_TOKEN", &account.auth_token)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("twilio-host run starts")
+            })
+            .collect();
+        let outputs: Vec<_> = children
+            .into_iter()
+            .map(|child| child.wait_with_output().expect("twilio-host run ends"))
+            .collect();
+        let sent = outputs.iter().filter(|o| o.status.success()).count();
+        let refused: Vec<String> = outputs
+            .iter()
+            .filter(|o| o.status.code() == Some(1))
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect();
+        let url = backend.url();
+        assert_eq!(sent, 3, "{url}: {outputs:?}");
+        assert_eq!(refused.len(), 2, "{url}: {outputs:?}");
+        for stderr in &refused {
+            assert!(
+                stderr.contains("error kind: policy (rule messages_per_day)"),
+                "{url}: {stderr}"
+            );
+            assert!(
+                stderr.contains("this tenant's quota of 3 messages per day is used up"),
+                "{url}: {stderr}"
+            );
+        }
+        assert_eq!(posts_to_messages(&sim), 3, "{url}");
+    }
+}
+
+#[test]
+fn two_sidecars_sharing_a_store_send_exactly_the_quota() {
+    let account = SimAccount::test_default();
+    for backend in Backend::both() {
+        let (sim, config) = quota_setup(&account, &backend, "messages_per_day = 50");
+        let args = ["--config", config.path.to_str().unwrap()];
+        let envs = [("SIM_TOKEN", account.auth_token.as_str())];
+        let replicas = [
+            ServeProcess::start(&args, &envs),
+            ServeProcess::start(&args, &envs),
+        ];
+        let urls: Vec<String> = replicas.iter().map(|r| r.runs_url("acme")).collect();
+        let client = reqwest::Client::new();
+        let answers: Vec<Value> = sim.block_on(async {
+            let tasks: Vec<_> = (0..200)
+                .map(|i| {
+                    let request = client
+                        .post(&urls[i % 2])
+                        .bearer_auth(TOKEN)
+                        .json(&json!({ "script": SEND }));
+                    tokio::spawn(async move {
+                        let response = request.send().await.expect("the sidecar answers");
+                        response.json::<Value>().await.expect("a JSON answer")
+                    })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.expect("the request task completes"));
+            }
+            answers
+        });
+        let url = backend.url();
+        let sent = answers.iter().filter(|a| a["error"].is_null()).count();
+        let over: Vec<&Value> = answers
+            .iter()
+            .filter(|a| a["error"]["value"]["rule"] == "messages_per_day")
+            .collect();
+        assert_eq!(sent, 50, "{url}");
+        assert_eq!(
+            over.len(),
+            150,
+            "{url}: {:?}",
+            answers.iter().find(|a| !a["error"].is_null())
+        );
+        assert_eq!(over[0]["error"]["value"]["kind"], "policy");
+        assert_eq!(posts_to_messages(&sim), 50, "{url}");
+    }
+}
