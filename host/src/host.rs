@@ -33,6 +33,10 @@ pub struct HostOptions {
     pub max_concurrent_runs: u32,
     /// Where compiled machine code is cached; `None` compiles at every start.
     pub cache_dir: Option<PathBuf>,
+    /// The component to run instead of the embedded plugin: another build of
+    /// `twilio_plugin.wasm`, or any component of the `twilio:lua/plugin` world (the tests run
+    /// a hostile one). `None`: [`PLUGIN_COMPONENT`].
+    pub component: Option<Vec<u8>>,
 }
 
 impl Default for HostOptions {
@@ -40,6 +44,7 @@ impl Default for HostOptions {
         HostOptions {
             max_concurrent_runs: 1000,
             cache_dir: default_cache_dir(),
+            component: None,
         }
     }
 }
@@ -104,7 +109,7 @@ impl Host {
         let idle_client = EgressClient::new(Limits::default().http_timeout);
         let component = load_component(
             &engine,
-            PLUGIN_COMPONENT,
+            options.component.as_deref().unwrap_or(PLUGIN_COMPONENT),
             options.cache_dir.as_deref(),
             |bytes| {
                 let mut store = Store::new(&engine, idle_state(&idle_client));

@@ -64,7 +64,12 @@ async fn a_post_that_may_have_reached_twilio_is_never_repeated() {
             case(
                 Function::SendSms,
                 FaultKind::NonTwilioErrorBody { status: 502 },
-                fails("twilio", Some(502), Some(502), &["502 Bad Gateway"]),
+                fails(
+                    "twilio",
+                    Some(502),
+                    Some(502),
+                    &["withheld a text/html answer", "not JSON"],
+                ),
                 0,
             ),
             // Processed, then the body is cut off: one error, one message.
@@ -201,7 +206,12 @@ async fn idempotent_requests_are_retried_after_server_errors_and_lost_connection
             // A 4xx is the caller's problem: never retried.
             Case {
                 attempts: 1,
-                outcome: fails("twilio", Some(404), Some(404), &["404 Not Found"]),
+                outcome: fails(
+                    "twilio",
+                    Some(404),
+                    Some(404),
+                    &["withheld a text/html answer", "not JSON"],
+                ),
                 ..ok(
                     Function::GetCall,
                     FaultKind::NonTwilioErrorBody { status: 404 },

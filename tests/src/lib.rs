@@ -7,6 +7,8 @@ use twilio_host::simulated::tenant_for;
 use twilio_host::{Host, HostConfig, HostOptions, Limits, RunReport, TenantConfig};
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
+pub mod hostile;
+
 pub use twilio_host;
 pub use twilio_sim;
 
@@ -117,10 +119,16 @@ impl TestHost {
 
 /// A host for `config` with a small instance pool and the shared compiled-code cache.
 pub fn start_host(config: HostConfig) -> Host {
+    start_host_running(config, None)
+}
+
+/// [`start_host`] running `component` instead of the embedded plugin, when one is given.
+pub fn start_host_running(config: HostConfig, component: Option<Vec<u8>>) -> Host {
     Host::new(
         config,
         HostOptions {
             max_concurrent_runs: TEST_POOL_SIZE,
+            component,
             ..HostOptions::default()
         },
     )
@@ -205,6 +213,11 @@ impl TestHost {
     /// default test account: `[endpoints]` pointing at the simulator goes first, `$SID` in
     /// `text` stands for the account's SID, and `auth_token_env = "SIM_TOKEN"` finds its token.
     pub async fn from_toml(text: &str) -> TestHost {
+        TestHost::from_toml_running(text, None).await
+    }
+
+    /// [`TestHost::from_toml`] running `component` instead of the embedded plugin.
+    pub async fn from_toml_running(text: &str, component: Option<Vec<u8>>) -> TestHost {
         let account = SimAccount::test_default();
         let sim = Simulator::start(SimConfig {
             accounts: vec![account.clone()],
@@ -221,7 +234,7 @@ impl TestHost {
         let env = std::collections::HashMap::from([("SIM_TOKEN".to_string(), account.auth_token)]);
         let config = HostConfig::parse(&text, "test.toml", &env)
             .unwrap_or_else(|errors| panic!("the test config is valid:\n{errors}"));
-        let host = start_host(config);
+        let host = start_host_running(config, component);
         TestHost { sim, host }
     }
 

@@ -240,8 +240,8 @@ impl WasiHttpHooks for Egress {
                         taken.give_back().await;
                     }
                     let (mut parts, body) = response.into_parts();
-                    let body = scrub_body(body, policy.secrets());
                     scrub_headers(&mut parts.headers);
+                    let body = scrub_body(body, &mut parts.headers, policy.secrets());
                     let body = Full::new(body)
                         .map_err(|never| match never {})
                         .boxed_unsync();

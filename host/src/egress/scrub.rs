@@ -1,7 +1,9 @@
-//! Removing secrets from responses before the guest sees them, whatever the request's path:
-//! the JSON fields Twilio uses for secrets (`auth_token` of an Account, `secret` of an API or
-//! signing key), at any depth, and any configured secret's bytes wherever they appear; and every
-//! response header but the few the plugin reads.
+//! What of a response the guest may see, whatever the request's path: only JSON (every one of
+//! the 15 operations answers JSON; any other answer, a proxy's HTML page say, is withheld and
+//! replaced by a note saying so), without the JSON fields Twilio uses for secrets
+//! (`auth_token` of an Account, `secret` of an API or signing key) at any depth, without any
+//! configured secret's bytes wherever they appear, and with only the few headers the plugin
+//! reads.
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -18,9 +20,35 @@ const SECRET_FIELDS: [&str; 2] = ["auth_token", "secret"];
 /// request id (for support).
 const GUEST_HEADERS: [&str; 3] = ["content-type", "retry-after", "twilio-request-id"];
 
-/// The body the guest may see.
-pub fn scrub_body<'a>(body: Bytes, secrets: impl IntoIterator<Item = &'a [u8]>) -> Bytes {
+/// The body the guest may see: an empty body or JSON with its secrets removed; anything else
+/// becomes a plain-text note (and `headers` say so).
+pub fn scrub_body<'a>(
+    body: Bytes,
+    headers: &mut HeaderMap,
+    secrets: impl IntoIterator<Item = &'a [u8]>,
+) -> Bytes {
+    if !body.is_empty() && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        return withheld(&body, headers);
+    }
     redact_secret_bytes(drop_secret_fields(body), secrets)
+}
+
+/// The note that stands for a body that is not JSON.
+fn withheld(body: &[u8], headers: &mut HeaderMap) -> Bytes {
+    let kind = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("untyped")
+        .to_string();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Bytes::from(format!(
+        "twilio-host withheld a {kind} answer of {} bytes that is not JSON",
+        body.len()
+    ))
 }
 
 /// Keeps only the [`GUEST_HEADERS`].
@@ -99,7 +127,7 @@ mod tests {
     #[test]
     fn account_responses_lose_their_auth_token() {
         let body = Bytes::from(r#"{"sid":"AC1","auth_token":"abc","friendly_name":"x"}"#);
-        let out = scrub_body(body, []);
+        let out = scrub_body(body, &mut HeaderMap::new(), []);
         let json: Value = serde_json::from_slice(&out).unwrap();
         assert!(json.get("auth_token").is_none());
         assert_eq!(json["friendly_name"], "x");
@@ -108,7 +136,7 @@ mod tests {
     #[test]
     fn secret_bytes_are_redacted_anywhere() {
         let body = Bytes::from(r#"{"body":"token is s3cret!"}"#);
-        let out = scrub_body(body, [b"s3cret".as_slice()]);
+        let out = scrub_body(body, &mut HeaderMap::new(), [b"s3cret".as_slice()]);
         assert_eq!(
             &out[..],
             br#"{"body":"token is [redacted by twilio-host]!"}"#
@@ -120,17 +148,39 @@ mod tests {
         let body = Bytes::from(
             r#"{"keys":[{"sid":"SK1","secret":"s"}],"owner":{"auth_token":"t","name":"n"}}"#,
         );
-        let json: Value = serde_json::from_slice(&scrub_body(body, [])).unwrap();
+        let json: Value =
+            serde_json::from_slice(&scrub_body(body, &mut HeaderMap::new(), [])).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"keys": [{"sid": "SK1"}], "owner": {"name": "n"}})
         );
         let plain = Bytes::from(r#"{"sid":"SM1","body":"hello"}"#);
         assert_eq!(
-            scrub_body(plain.clone(), []),
+            scrub_body(plain.clone(), &mut HeaderMap::new(), []),
             plain,
             "untouched when no field is named"
         );
+    }
+
+    #[test]
+    fn an_answer_that_is_not_json_is_withheld() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            "text/html; charset=utf-8".parse().unwrap(),
+        );
+        let page = Bytes::from("<html><body>token s3cret</body></html>");
+        let out = scrub_body(page, &mut headers, [b"s3cret".as_slice()]);
+        assert_eq!(
+            &out[..],
+            b"twilio-host withheld a text/html answer of 38 bytes that is not JSON"
+        );
+        assert_eq!(
+            headers[http::header::CONTENT_TYPE],
+            "text/plain; charset=utf-8"
+        );
+        let empty = scrub_body(Bytes::new(), &mut HeaderMap::new(), []);
+        assert!(empty.is_empty(), "an empty body (a 204) stays empty");
     }
 
     #[test]
