@@ -122,6 +122,14 @@ impl Host {
             .instantiate_pre(&component)
             .map_err(|e| anyhow::anyhow!("linking the plugin: {e}"))?;
         let pre = PluginPre::new(instance_pre).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if config
+            .tenants
+            .values()
+            .flat_map(|t| &t.accounts)
+            .any(|a| !a.rules.allowed_countries.is_empty())
+        {
+            crate::egress::rules::load_numbering_plans_ahead();
+        }
         let mut clients = BTreeMap::new();
         let needs_store = config.tenants.values().any(|t| t.quotas.need_store());
         let store = needs_store

@@ -128,7 +128,7 @@ fn a_policy_refusal_names_its_rule_and_field_and_sends_nothing() {
     let text = std::fs::read_to_string(&config.path).unwrap() + policy;
     std::fs::write(&config.path, text).unwrap();
     twilio_host()
-        .args(["run", "--tenant", "acme", "--config"])
+        .args(["run", "-v", "--tenant", "acme", "--config"])
         .arg(&config.path)
         .env("ACME_TOKEN", SimAccount::test_default().auth_token)
         .args([
@@ -142,7 +142,9 @@ fn a_policy_refusal_names_its_rule_and_field_and_sends_nothing() {
         ))
         .stderr(predicate::str::contains(
             "+442071838750 is a number in GB; this tenant may reach US, CA",
-        ));
+        ))
+        .stderr(predicate::str::contains("request refused"))
+        .stderr(predicate::str::contains("rule=\"allowed_countries\""));
     assert_eq!(sim.request_count(), 0);
 }
 
@@ -664,7 +666,11 @@ fn check_without_configuration_points_at_the_simulator() {
         .arg("check")
         .assert()
         .success()
-        .stdout(predicate::str::contains("built-in simulator"));
+        .stdout(predicate::str::contains("built-in simulator"))
+        .stdout(predicate::str::contains(
+            "policy (the default):\n  read_only = false\n",
+        ))
+        .stdout(predicate::str::contains("  denied_prefixes = [\"+1900\""));
 }
 
 // ---- hash-token ------------------------------------------------------------------------------

@@ -18,10 +18,12 @@ use twilio_sim::SimAccount;
 
 const TOKEN: &str = "quota-tenant-token-0123456789";
 
-/// Where the counts of one test live: an SQLite file, or a Redis server of its own.
+/// Where the counts of one test live: an SQLite file, a Redis server of its own, or a Redis
+/// URL nothing listens at.
 enum Backend {
     Sqlite(tempfile::TempDir),
     Redis(RedisServer),
+    Unreachable(String),
 }
 
 impl Backend {
@@ -36,6 +38,7 @@ impl Backend {
         match self {
             Backend::Sqlite(dir) => StateUrl::Sqlite(dir.path().join("state.db")),
             Backend::Redis(server) => StateUrl::Redis(server.url.clone()),
+            Backend::Unreachable(url) => StateUrl::Redis(url.clone()),
         }
     }
 }
@@ -223,4 +226,29 @@ fn two_sidecars_sharing_a_store_send_exactly_the_quota() {
         assert_eq!(over[0]["error"]["value"]["kind"], "policy");
         assert_eq!(posts_to_messages(&sim), 50, "{url}");
     }
+}
+
+#[test]
+fn without_its_store_a_tenant_with_quotas_sends_nothing() {
+    let account = SimAccount::test_default();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let unreachable = Backend::Unreachable(format!("redis://127.0.0.1:{closed}/0"));
+    let (sim, config) = quota_setup(&account, &unreachable, "messages_per_day = 5");
+    let output = twilio_host_process()
+        .args(["run", "--config", config.path.to_str().unwrap()])
+        .args(["--tenant", "acme", "-e", SEND])
+        .env("SIM_TOKEN", &account.auth_token)
+        .output()
+        .expect("twilio-host run runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error kind: denied"), "{stderr}");
+    assert!(
+        stderr.contains("nothing that counts against a quota is sent"),
+        "{stderr}"
+    );
+    assert_eq!(posts_to_messages(&sim), 0);
 }

@@ -367,6 +367,40 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_worked_example_is_a_valid_policy() {
+        let readme = include_str!("../../../README.md");
+        let example = readme
+            .split("```toml\n")
+            .find(|block| block.starts_with("[tenants.acme.policy]"))
+            .and_then(|block| block.split("```").next())
+            .expect("the README has the worked example");
+        let accounts = ["default", "ops"].map(|name| {
+            format!("[tenants.acme.accounts.{name}]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nauth_token_env = \"T\"\n")
+        });
+        let text = format!("{example}\n{}", accounts.concat());
+        let env = std::collections::HashMap::from([("T".to_string(), "token".to_string())]);
+        let config = super::super::HostConfig::parse(&text, "README.md", &env).unwrap();
+        let acme = config.tenant("acme").unwrap();
+        let (default, ops) = (&acme.accounts[0].rules, &acme.accounts[1].rules);
+        assert_eq!(default.allowed_countries, ["US", "CA"]);
+        assert!(!default.read_only && ops.read_only);
+        assert_eq!(
+            ops.allowed_from, default.allowed_from,
+            "the account inherits the rest"
+        );
+        assert!(
+            !default
+                .allowed_functions
+                .contains("twilio_delete_recording")
+        );
+        assert_eq!(acme.quotas.messages_per_day, Some(500));
+        assert_eq!(
+            config.state,
+            StateUrl::Sqlite(PathBuf::from("/var/lib/twilio-host/state.db"))
+        );
+    }
+
+    #[test]
     fn numbers_and_prefixes() {
         assert!(is_number_prefix("+1900", 1));
         assert!(!is_number_prefix("1900", 1));
