@@ -408,6 +408,43 @@ fn a_bad_endpoint_variable_is_a_usage_error_naming_it() {
 }
 
 #[test]
+fn check_refuses_endpoints_with_credentials_or_clear_text_to_other_hosts() {
+    let account = SimAccount::test_default();
+    let tenant = tenant_toml("acme", &account, "ACME_TOKEN", "");
+    let check = |text: &str| {
+        let config = write_config(text);
+        twilio_host()
+            .args(["check", "--config"])
+            .arg(&config.path)
+            .env("ACME_TOKEN", &account.auth_token)
+            .assert()
+    };
+    check(&format!(
+        "[endpoints]\napi = \"http://user:hunter2@127.0.0.1:4010\"\n{tenant}"
+    ))
+    .code(2)
+    .stderr(predicate::str::contains(
+        "endpoints.api: a base URL may not carry credentials",
+    ))
+    .stderr(predicate::str::contains("hunter2").not());
+    check(&format!(
+        "[endpoints]\napi = \"http://api.example.com\"\n{tenant}"
+    ))
+    .code(2)
+    .stderr(predicate::str::contains(
+        "endpoints.api: \"http://api.example.com\" is plain http to a host that is not loopback",
+    ));
+    check(&format!(
+        "allow_insecure_endpoints = true\n[endpoints]\napi = \"http://api.example.com\"\n{tenant}"
+    ))
+    .success();
+    check(&format!(
+        "[endpoints]\napi = \"http://localhost:4010\"\nlookups = \"http://[::1]:4011\"\n{tenant}"
+    ))
+    .success();
+}
+
+#[test]
 fn an_auth_token_without_an_account_sid_does_not_configure_anything() {
     twilio_host()
         .args(["check"])

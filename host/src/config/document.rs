@@ -22,6 +22,9 @@ pub(super) struct Document {
     pub tenants: BTreeMap<String, TenantDocument>,
     #[serde(default)]
     pub state: StateDocument,
+    /// Lets `http://` endpoints on hosts that are not loopback through (Basic auth in clear).
+    #[serde(default)]
+    pub allow_insecure_endpoints: bool,
 }
 
 /// `[state]`: where quota counts live.

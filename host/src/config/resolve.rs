@@ -35,7 +35,7 @@ impl Resolver<'_> {
     pub fn resolve(mut self, document: Document) -> Result<HostConfig, ConfigErrors> {
         let defaults = document.limits.apply_to(Limits::default());
         self.check_limits("limits", &defaults);
-        let overrides = self.overrides(&document.endpoints);
+        let overrides = self.overrides(&document.endpoints, document.allow_insecure_endpoints);
         let state = self.state(&document.state);
         let mut tenants = BTreeMap::new();
         for (tenant_name, tenant) in document.tenants {
@@ -96,10 +96,20 @@ impl Resolver<'_> {
         }
     }
 
-    fn overrides(&mut self, endpoints: &EndpointsDocument) -> Overrides {
+    /// The `[endpoints]`; plain `http://` only to loopback hosts unless `allow_insecure`.
+    fn overrides(&mut self, endpoints: &EndpointsDocument, allow_insecure: bool) -> Overrides {
         let mut parse = |key: &str, url: &Option<String>| {
-            url.as_deref()
-                .and_then(|url| self.parsed(key, BaseUrl::parse(url)))
+            let url = url.as_deref()?;
+            let parsed = BaseUrl::parse(url).and_then(|base| {
+                if base.is_insecure() && !allow_insecure {
+                    Err(format!(
+                        "{url:?} is plain http to a host that is not loopback, which would send the account's credentials in clear text; use https (plain http is allowed for localhost and 127.0.0.1, or everywhere with allow_insecure_endpoints = true at the top of the file)"
+                    ))
+                } else {
+                    Ok(base)
+                }
+            });
+            self.parsed(key, parsed)
         };
         Overrides {
             api: parse("endpoints.api", &endpoints.api),

@@ -119,13 +119,17 @@ impl BaseUrl {
                  \"http://127.0.0.1:4010\" (scheme and host, no path)"
             )
         };
+        if text.contains('@') {
+            // Not echoed: what precedes the '@' is a credential.
+            return Err("a base URL may not carry credentials (user:password@host); secrets are never written in the config".into());
+        }
         let uri: Uri = text.parse().map_err(|_| problem())?;
         let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
             return Err(problem());
         };
         let plain_path = matches!(uri.path(), "" | "/") && !text.ends_with("//");
         let http_or_https = *scheme == Scheme::HTTP || *scheme == Scheme::HTTPS;
-        if !http_or_https || !plain_path || uri.query().is_some() || text.contains(['@', '#']) {
+        if !http_or_https || !plain_path || uri.query().is_some() || text.contains('#') {
             return Err(problem());
         }
         Ok(BaseUrl {
@@ -133,6 +137,24 @@ impl BaseUrl {
             scheme: scheme.clone(),
             authority: authority.clone(),
         })
+    }
+
+    /// Whether requests to it would travel in clear text off this machine: `http://` to a host
+    /// that is not loopback (`localhost`, 127.0.0.0/8, `[::1]`).
+    pub fn is_insecure(&self) -> bool {
+        if self.scheme != Scheme::HTTP {
+            return false;
+        }
+        let host = self
+            .authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
     }
 
     /// `scheme://authority`, without a trailing slash.
@@ -201,6 +223,27 @@ impl fmt::Debug for TokenHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clear_text_off_the_machine_is_insecure() {
+        for (url, insecure) in [
+            ("http://api.example.com", true),
+            ("http://10.0.0.5:4010", true),
+            ("http://127.0.0.1:4010", false),
+            ("http://127.8.9.10", false),
+            ("http://localhost:4010", false),
+            ("http://[::1]:4011", false),
+            ("https://api.example.com", false),
+        ] {
+            assert_eq!(
+                BaseUrl::parse(url).unwrap().is_insecure(),
+                insecure,
+                "{url}"
+            );
+        }
+        let refused = BaseUrl::parse("https://user:s3cret@api.example.com").unwrap_err();
+        assert!(refused.contains("may not carry credentials") && !refused.contains("s3cret"));
+    }
 
     #[test]
     fn sids_have_their_prefix_and_32_hex_digits() {
