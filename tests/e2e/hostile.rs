@@ -12,17 +12,21 @@ use twilio_e2e::{TestHost, value};
 const HEX: &str = "0123456789abcdef0123456789abcdef";
 const OTHER_ACCOUNT: &str = "ACffffffffffffffffffffffffffffffff";
 
-async fn hostile_host() -> TestHost {
+/// A host running the hostile guest for a tenant with a budget of 40 requests and `policy`
+/// (lines of `[tenants.default.policy]`).
+async fn hostile_host(policy: &str) -> TestHost {
     TestHost::from_toml_running(
-        r#"
+        &format!(
+            r#"
 [tenants.default.limits]
 max_requests = 40
 [tenants.default.accounts.default]
 account_sid = "$SID"
 auth_token_env = "SIM_TOKEN"
 [tenants.default.policy]
-allowed_countries = ["US"]
-"#,
+{policy}
+"#
+        ),
         Some(hostile_guest()),
     )
     .await
@@ -45,7 +49,7 @@ async fn send(host: &TestHost, requests: &[Value], together: bool) -> Vec<Value>
 
 #[tokio::test]
 async fn every_request_outside_the_tenants_rights_is_refused_without_a_connection() {
-    let host = hostile_host().await;
+    let host = hostile_host("allowed_countries = [\"US\"]").await;
     let trap = TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();
     let trap_port = trap.local_addr().unwrap().port();
@@ -254,7 +258,7 @@ async fn every_request_outside_the_tenants_rights_is_refused_without_a_connectio
 
 #[tokio::test]
 async fn requests_in_flight_together_cannot_pass_the_runs_budget() {
-    let host = hostile_host().await;
+    let host = hostile_host("allowed_countries = [\"US\"]").await;
     let url = format!(
         "{}/2010-04-01/Accounts/{}.json",
         host.sim.api_url(),
@@ -273,4 +277,176 @@ async fn requests_in_flight_together_cannot_pass_the_runs_budget() {
         40,
         "the server sees exactly the budget"
     );
+}
+
+#[tokio::test]
+async fn every_rule_and_quota_holds_on_raw_requests() {
+    let host = hostile_host(
+        r#"functions = ["read", "twilio_send_sms", "call"]
+allowed_from = ["+15559876543"]
+callback_hosts = ["hooks.example.com"]
+inline_twiml = false
+lookup_fields = ["line_type_intelligence"]
+[tenants.default.policy.quotas]
+messages_per_run = 1
+calls_per_run = 0"#,
+    )
+    .await;
+    let api = host.sim.api_url();
+    let base = format!("{api}/2010-04-01/Accounts/{}", host.account_sid());
+    let lookup = format!("{}/v2/PhoneNumbers/%2B14155550123", host.sim.lookups_url());
+    let messages = format!("{base}/Messages.json");
+    let sms = "To=%2B14155550123&From=%2B15559876543&Body=hi";
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            request(
+                "POST",
+                &messages,
+                "To=whatsapp%3A%2B14155550123&From=whatsapp%3A%2B15559876543&Body=hi",
+            ),
+            "functions",
+        ),
+        (
+            request(
+                "POST",
+                &messages,
+                "To=WhatsApp%3A%2B14155550123&From=%2B15559876543&Body=hi",
+            ),
+            "functions",
+        ),
+        (
+            request("DELETE", &format!("{base}/Recordings/RE{HEX}.json"), ""),
+            "functions",
+        ),
+        (
+            request(
+                "POST",
+                &format!("{base}/Usage/Triggers.json"),
+                "UsageCategory=sms&TriggerValue=1&CallbackUrl=https%3A%2F%2Fhooks.example.com%2F",
+            ),
+            "functions",
+        ),
+        (
+            request(
+                "POST",
+                &messages,
+                "To=%2B14155550123&From=%2B15550000000&Body=hi",
+            ),
+            "allowed_from",
+        ),
+        (
+            request(
+                "POST",
+                &messages,
+                &format!("{sms}&StatusCallback=https%3A%2F%2Fevil.example%2F%3Fleak%3D1"),
+            ),
+            "callback_hosts",
+        ),
+        (
+            request(
+                "POST",
+                &messages,
+                &format!(
+                    "{sms}&MediaUrl=https%3A%2F%2Fhooks.example.com%2Fa.png&MediaUrl=https%3A%2F%2Fevil.example%2Fb.png"
+                ),
+            ),
+            "callback_hosts",
+        ),
+        (
+            request(
+                "POST",
+                &format!("{base}/Calls.json"),
+                "To=%2B14155550123&From=%2B15559876543&Twiml=%3CResponse%2F%3E",
+            ),
+            "inline_twiml",
+        ),
+        (
+            request("GET", &format!("{lookup}?Fields=caller_name"), ""),
+            "lookup_fields",
+        ),
+        (
+            request(
+                "POST",
+                &format!("{base}/Calls.json"),
+                "To=%2B14155550123&From=%2B15559876543&Url=https%3A%2F%2Fhooks.example.com%2Ft",
+            ),
+            "calls_per_run",
+        ),
+    ];
+    let requests: Vec<Value> = cases.iter().map(|(request, _)| request.clone()).collect();
+    let outcomes = send(&host, &requests, false).await;
+    for ((request, rule), outcome) in cases.iter().zip(&outcomes) {
+        assert_eq!(
+            outcome["error"], "ErrorCode::HttpRequestDenied",
+            "{request}: {outcome}"
+        );
+        assert_eq!(outcome["rule"], *rule, "{request}: {outcome}");
+    }
+    // Parameters given twice could show the rules one value and Twilio another.
+    let twice = [
+        request(
+            "POST",
+            &messages,
+            "To=%2B14155550123&To=%2B447700900123&From=%2B15559876543&Body=hi",
+        ),
+        request(
+            "GET",
+            &format!("{lookup}?Fields=line_type_intelligence&Fields=caller_name"),
+            "",
+        ),
+    ];
+    for outcome in send(&host, &twice, false).await {
+        assert_eq!(
+            outcome["error"], "ErrorCode::HttpRequestDenied",
+            "{outcome}"
+        );
+        assert!(
+            outcome["message"]
+                .as_str()
+                .unwrap()
+                .contains("is given more than once"),
+            "{outcome}"
+        );
+    }
+    assert_eq!(host.sim.connection_count(), 0, "nothing reached the server");
+    // One send per run: the first passes, the second is refused before it leaves.
+    let outcomes = send(
+        &host,
+        &[
+            request("POST", &messages, sms),
+            request("POST", &messages, sms),
+        ],
+        false,
+    )
+    .await;
+    assert_eq!(outcomes[0]["status"], 201, "{outcomes:?}");
+    assert_eq!(outcomes[1]["rule"], "messages_per_run", "{outcomes:?}");
+    assert_eq!(host.sim.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_read_only_tenant_sends_nothing_a_raw_request_asks_for() {
+    let host = hostile_host("read_only = true").await;
+    let base = format!(
+        "{}/2010-04-01/Accounts/{}",
+        host.sim.api_url(),
+        host.account_sid()
+    );
+    let writes = [
+        request(
+            "POST",
+            &format!("{base}/Messages.json"),
+            "To=%2B14155550123&From=%2B15559876543&Body=hi",
+        ),
+        request(
+            "POST",
+            &format!("{base}/Calls.json"),
+            "To=%2B14155550123&From=%2B15559876543&Url=https%3A%2F%2Fx.test%2F",
+        ),
+        request("DELETE", &format!("{base}/Recordings/RE{HEX}.json"), ""),
+    ];
+    for outcome in send(&host, &writes, false).await {
+        assert_eq!(outcome["rule"], "read_only", "{outcome}");
+    }
+    assert_eq!(host.sim.connection_count(), 0);
 }

@@ -67,6 +67,14 @@ pub enum Denial {
         /// The parameter's name.
         parameter: String,
     },
+    /// A parameter given more than once that its function sends once.
+    #[error("parameter {parameter:?} is given more than once; {function} sends it once")]
+    RepeatedParameter {
+        /// The function whose request it is.
+        function: &'static str,
+        /// The parameter's name.
+        parameter: String,
+    },
     /// A form body larger than [`MAX_FORM_BYTES`].
     #[error(
         "the request body is larger than the {MAX_FORM_BYTES} bytes any of the 15 functions sends"
@@ -243,14 +251,30 @@ pub fn check_parameters(
     encoded: &[u8],
 ) -> Result<Vec<(String, String)>, Denial> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(encoded).into_owned().collect();
-    match operations::unexpected_param(operation, pairs.iter().map(|(name, _)| name.as_str())) {
-        Some(parameter) => Err(Denial::UnexpectedParameter {
+    if let Some(parameter) =
+        operations::unexpected_param(operation, pairs.iter().map(|(name, _)| name.as_str()))
+    {
+        return Err(Denial::UnexpectedParameter {
             function: operation.function,
             parameter: parameter.to_string(),
-        }),
-        None => Ok(pairs),
+        });
     }
+    // A parameter given twice could show the rules one value and Twilio another.
+    let repeated = pairs.iter().enumerate().find(|(index, (name, _))| {
+        !REPEATABLE_PARAMS.contains(&name.as_str())
+            && pairs[..*index].iter().any(|(earlier, _)| earlier == name)
+    });
+    if let Some((_, (parameter, _))) = repeated {
+        return Err(Denial::RepeatedParameter {
+            function: operation.function,
+            parameter: parameter.clone(),
+        });
+    }
+    Ok(pairs)
 }
+
+/// The only parameter a function sends more than once (one per media file).
+const REPEATABLE_PARAMS: [&str; 1] = ["MediaUrl"];
 
 impl AccountPolicy {
     /// The operation `method` at `uri` is for this account, or why it is none.
@@ -534,6 +558,14 @@ mod tests {
                 ("Body".to_string(), "hi".to_string())
             ])
         );
+        assert_eq!(
+            check_parameters(send, b"To=%2B14155550123&To=%2B447700900123"),
+            Err(Denial::RepeatedParameter {
+                function: "twilio_send_sms",
+                parameter: "To".into()
+            })
+        );
+        assert!(check_parameters(send, b"MediaUrl=a&MediaUrl=b").is_ok());
         assert_eq!(
             check_parameters(send, b"To=%2B15551234567&SmsUrl=https%3A%2F%2Fevil.example"),
             Err(Denial::UnexpectedParameter {

@@ -31,6 +31,7 @@ impl RunCounts {
 }
 
 /// What a request took, to give back if it turns out not to have been sent.
+#[derive(Default)]
 pub struct Taken {
     run: Option<(Arc<RunCounts>, Class)>,
     stored: Option<(Arc<dyn StateStore>, Vec<Counter>)>,
@@ -78,17 +79,9 @@ pub async fn take(
             "calls",
             ["calls_per_run", "calls_per_hour", "calls_per_day"],
         ),
-        _ => {
-            return Ok(Taken {
-                run: None,
-                stored: None,
-            });
-        }
+        _ => return Ok(Taken::default()),
     };
-    let mut taken = Taken {
-        run: None,
-        stored: None,
-    };
+    let mut taken = Taken::default();
     if let Some(limit) = per_run {
         let count = run.of(action.class).expect("sends and calls are counted");
         if count

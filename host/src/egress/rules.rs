@@ -57,7 +57,7 @@ pub fn check(
             .map(|(_, value)| value.as_str())
     };
     let to = param("To");
-    let whatsapp = to.is_some_and(|to| to.starts_with("whatsapp:"));
+    let whatsapp = to.is_some_and(|to| channel_number(to).0);
     let function = match operation.class {
         Class::Send if whatsapp => "twilio_send_whatsapp",
         _ => operation.function,
@@ -126,13 +126,16 @@ pub fn check(
 
 /// `to` against `denied_prefixes`, `allowed_to` and `allowed_countries`.
 fn check_destination(rules: &Rules, to: &str) -> Result<(), PolicyRefusal> {
-    let number = to.strip_prefix("whatsapp:").unwrap_or(to);
+    let number = channel_number(to).1;
     let refuse = |rule, message| Err(PolicyRefusal::new(rule, Some("To"), message));
     if !number.starts_with('+') {
+        // Each destination rule speaks of E.164 numbers, so none can vouch for anything else.
         let rule = if !rules.allowed_to.is_empty() {
             "allowed_to"
         } else if !rules.allowed_countries.is_empty() {
             "allowed_countries"
+        } else if !rules.denied_prefixes.is_empty() {
+            "denied_prefixes"
         } else {
             return Ok(());
         };
@@ -191,7 +194,7 @@ fn check_destination(rules: &Rules, to: &str) -> Result<(), PolicyRefusal> {
 
 /// `from` against `allowed_from`.
 fn check_sender(rules: &Rules, from: &str) -> Result<(), PolicyRefusal> {
-    let number = from.strip_prefix("whatsapp:").unwrap_or(from);
+    let number = channel_number(from).1;
     if rules.allowed_from.is_empty() || rules.allowed_from.iter().any(|n| n == number) {
         return Ok(());
     }
@@ -203,6 +206,16 @@ fn check_sender(rules: &Rules, from: &str) -> Result<(), PolicyRefusal> {
             rules.allowed_from.join(", ")
         ),
     ))
+}
+
+/// Whether a `To` or `From` is on the WhatsApp channel (`whatsapp:`, in any case), and the
+/// number without the channel.
+fn channel_number(value: &str) -> (bool, &str) {
+    const WHATSAPP: &str = "whatsapp:";
+    match value.get(..WHATSAPP.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(WHATSAPP) => (true, &value[WHATSAPP.len()..]),
+        _ => (false, value),
+    }
 }
 
 /// A URL parameter's host against `callback_hosts`.
@@ -410,6 +423,10 @@ mod tests {
             ..Rules::default()
         };
         assert!(send(&sms_only, "+14155550123").is_ok());
+        assert_eq!(
+            rule_of(send(&sms_only, "WHATSAPP:+14155550123")),
+            Some("functions")
+        );
         let whatsapp = send(&sms_only, "whatsapp:+14155550123").unwrap_err();
         assert_eq!(whatsapp.rule, "functions");
         assert!(
