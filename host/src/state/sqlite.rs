@@ -1,18 +1,21 @@
 //! The embedded store: one SQLite file (WAL journal), shared by every process on the machine.
-//! A reservation adds to every counter in one `BEGIN IMMEDIATE` transaction and rolls back if
-//! one passes its limit, so writers queue on the file's lock and never interleave.
+//! Every operation is one SQL statement, atomic by itself: a reservation is one multi-row
+//! upsert whose rows each carry their limit under `CHECK (value <= lim)`, so a counter that
+//! would pass its limit aborts the whole statement and nothing is taken. Writers queue on the
+//! file's lock and never interleave.
 //!
 //! An operation runs right on the caller's task when this process's connection is free and no
 //! other process holds the file's lock (tens of microseconds). Otherwise it goes to the
 //! store's own thread, which waits for the lock (up to [`BUSY_TIMEOUT`]) without holding up the
-//! async runtime, and commits everything queued meanwhile in one transaction, each operation
-//! in a savepoint of its own (a group commit: under load, one WAL write for many sends).
+//! async runtime, and commits everything queued meanwhile in one transaction (a group commit:
+//! under load, one WAL write for many sends).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
@@ -26,6 +29,13 @@ const MAX_BATCH: usize = 256;
 /// How often the store's thread moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// How often the store's thread deletes counters whose window has passed.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// How often a reservation is tried again when it failed on a limit yet no counter is over
+/// its limit when looked at (another process gave back meanwhile).
+const ATTEMPTS: usize = 3;
+
 /// An SQLite state file.
 pub struct SqliteStore {
     path: PathBuf,
@@ -35,18 +45,13 @@ pub struct SqliteStore {
     queue: Mutex<mpsc::Sender<Job>>,
 }
 
-/// An operation for the store's thread: run inside a savepoint of the batch's transaction
-/// (or told why there is none), it says whether to keep its changes and how to answer its
-/// caller once the batch is committed.
-type Job = Box<dyn FnOnce(Result<&Connection, String>) -> Outcome + Send>;
+/// An operation for the store's thread: its statement run inside the batch's transaction (or
+/// told why there is none), it gives back how to answer its caller once the batch is
+/// committed.
+type Job = Box<dyn FnOnce(Result<&Connection, String>) -> Answer + Send>;
 
-/// What a job did in its batch.
-struct Outcome {
-    /// Whether its changes are kept (a refused reservation's are not).
-    keep: bool,
-    /// Answers the caller with the batch's commit result (or the job's own error).
-    answer: Box<dyn FnOnce(Result<(), String>) + Send>,
-}
+/// Answers a job's caller with the batch's commit result (or the job's own error).
+type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 
 impl SqliteStore {
     /// Opens (creating when missing) the file at `path`, its directory owner-only.
@@ -63,22 +68,27 @@ impl SqliteStore {
             .and_then(|connection| {
                 connection.busy_timeout(BUSY_TIMEOUT)?;
                 connection.execute_batch(
-                    "PRAGMA journal_mode = WAL;
+                    // Small pages (set only when the file is new): each commit appends one
+                    // page of a few counters to the write-ahead log, not 4 KiB.
+                    "PRAGMA page_size = 1024;
+                     PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     CREATE TABLE IF NOT EXISTS counters (
+                     CREATE TABLE IF NOT EXISTS quota_counters (
                          key TEXT PRIMARY KEY,
                          value INTEGER NOT NULL,
-                         expires_at INTEGER NOT NULL
+                         lim INTEGER NOT NULL,
+                         expires_at INTEGER NOT NULL,
+                         CHECK (value <= lim)
                      ) WITHOUT ROWID;",
                 )?;
-                connection.execute("DELETE FROM counters WHERE expires_at <= ?1", [now()])?;
+                purge(&connection)?;
                 connection.busy_timeout(Duration::ZERO)?;
                 // Checkpoints (which fsync) run on the store's thread, not in a request.
                 connection.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
                 Ok(connection)
             })
             .map_err(|e| fail(e.to_string()))?;
-        let checkpoints = Connection::open(path)
+        let upkeep = Connection::open(path)
             .and_then(|c| c.busy_timeout(BUSY_TIMEOUT).map(|()| c))
             .map_err(|e| fail(e.to_string()))?;
         let connection = Arc::new(Mutex::new(connection));
@@ -86,7 +96,7 @@ impl SqliteStore {
         let shared = Arc::clone(&connection);
         std::thread::Builder::new()
             .name("twilio-host-state".into())
-            .spawn(move || serve_queue(&shared, &jobs, &checkpoints))
+            .spawn(move || serve_queue(&shared, &jobs, &upkeep))
             .map_err(|e| fail(format!("starting the store's thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
@@ -95,19 +105,19 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `work` in a transaction (right here, or on the store's thread when the
-    /// connection or the file is busy); `work` says whether its changes are kept.
+    /// Runs `work` (one statement, or statements that only read) right here, or on the
+    /// store's thread when the connection or the file is busy.
     fn run<T: Send + 'static>(
         &self,
-        work: impl Fn(&Connection) -> rusqlite::Result<(T, bool)> + Send + Sync + 'static,
+        work: impl Fn(&Connection) -> rusqlite::Result<T> + Send + Sync + 'static,
     ) -> StoreFuture<'_, T> {
         let location = self.path.display().to_string();
         let fail = move |message: String| StoreError {
             location: location.clone(),
             message,
         };
-        if let Ok(mut connection) = self.connection.try_lock() {
-            let done = in_transaction(&mut connection, &work);
+        if let Ok(connection) = self.connection.try_lock() {
+            let done = work(&connection);
             if !done.as_ref().is_err_and(is_busy) {
                 return Box::pin(std::future::ready(done.map_err(|e| fail(e.to_string()))));
             }
@@ -117,20 +127,9 @@ impl SqliteStore {
             let done = connection
                 .map_err(|e| e.to_string())
                 .and_then(|connection| work(connection).map_err(|e| e.to_string()));
-            match done {
-                Ok((value, keep)) => Outcome {
-                    keep,
-                    answer: Box::new(move |committed| {
-                        let _ = answer.send(committed.map(|()| value));
-                    }),
-                },
-                Err(error) => Outcome {
-                    keep: false,
-                    answer: Box::new(move |_| {
-                        let _ = answer.send(Err(error));
-                    }),
-                },
-            }
+            Box::new(move |committed| {
+                let _ = answer.send(done.and_then(|value| committed.map(|()| value)));
+            })
         });
         let queued = lock(&self.queue).send(job);
         Box::pin(async move {
@@ -143,36 +142,27 @@ impl SqliteStore {
     }
 }
 
-/// Runs `work` in its own `BEGIN IMMEDIATE` transaction, committed when `work` keeps it.
-fn in_transaction<T>(
-    connection: &mut Connection,
-    work: impl Fn(&Connection) -> rusqlite::Result<(T, bool)>,
-) -> rusqlite::Result<T> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let (value, keep) = work(&transaction)?;
-    if keep {
-        transaction.commit()?;
-    }
-    Ok(value)
-}
-
 /// The store's thread, until the store is dropped: takes every job queued, runs them in one
-/// transaction (waiting for the file's lock), commits, answers each; and every
-/// [`CHECKPOINT_EVERY`] checkpoints the write-ahead log through a connection of its own, so that
-/// no request waits for the checkpoint's fsync.
-fn serve_queue(
-    connection: &Mutex<Connection>,
-    jobs: &mpsc::Receiver<Job>,
-    checkpoints: &Connection,
-) {
+/// transaction (waiting for the file's lock), commits, answers each. Through a connection of
+/// its own (`upkeep`), every [`CHECKPOINT_EVERY`] it checkpoints the write-ahead log, so that
+/// no request waits for the checkpoint's fsync, and every [`PURGE_EVERY`] it deletes counters
+/// of past windows.
+fn serve_queue(connection: &Mutex<Connection>, jobs: &mpsc::Receiver<Job>, upkeep: &Connection) {
     let mut checkpointed = Instant::now();
+    let mut purged = Instant::now();
     loop {
         if checkpointed.elapsed() >= CHECKPOINT_EVERY {
             // PASSIVE: copies what no reader needs into the database, blocking no writer.
-            if let Err(error) = checkpoints.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+            if let Err(error) = upkeep.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
                 tracing::debug!(%error, "state store checkpoint failed; the next one retries");
             }
             checkpointed = Instant::now();
+        }
+        if purged.elapsed() >= PURGE_EVERY {
+            if let Err(error) = purge(upkeep) {
+                tracing::debug!(%error, "state store purge failed; the next one retries");
+            }
+            purged = Instant::now();
         }
         let first = match jobs.recv_timeout(CHECKPOINT_EVERY) {
             Ok(job) => job,
@@ -185,10 +175,7 @@ fn serve_queue(
         let mut connection = lock(connection);
         let answers = match connection.busy_timeout(BUSY_TIMEOUT) {
             Ok(()) => run_batch(&mut connection, batch),
-            Err(error) => batch
-                .into_iter()
-                .map(|job| (job(Err(error.to_string())).answer, Err(error.to_string())))
-                .collect(),
+            Err(error) => refuse_batch(batch, &error),
         };
         let _ = connection.busy_timeout(Duration::ZERO);
         drop(connection);
@@ -198,45 +185,29 @@ fn serve_queue(
     }
 }
 
-/// Runs `batch` in one transaction, each job in a savepoint; every job's answer with what to
-/// tell it.
-type Answers = Vec<(
-    Box<dyn FnOnce(Result<(), String>) + Send>,
-    Result<(), String>,
-)>;
+/// Every job's answer, with what to tell it.
+type Answers = Vec<(Answer, Result<(), String>)>;
 
+/// Runs `batch` in one transaction; a job whose statement fails leaves no change (a statement
+/// is atomic) and the others go on.
 fn run_batch(connection: &mut Connection, batch: Vec<Job>) -> Answers {
-    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
-    {
+    let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(transaction) => transaction,
-        Err(error) => {
-            return batch
-                .into_iter()
-                .map(|job| (job(Err(error.to_string())).answer, Err(error.to_string())))
-                .collect();
-        }
+        Err(error) => return refuse_batch(batch, &error),
     };
-    let mut answers: Answers = Vec::with_capacity(batch.len());
-    for job in batch {
-        let (outcome, own) = match transaction.savepoint() {
-            Ok(savepoint) => {
-                let outcome = job(Ok(&savepoint));
-                // A savepoint not committed rolls back when dropped.
-                let kept = if outcome.keep {
-                    savepoint.commit()
-                } else {
-                    Ok(())
-                };
-                (outcome, kept.map_err(|e| e.to_string()))
-            }
-            Err(error) => (job(Err(error.to_string())), Err(error.to_string())),
-        };
-        answers.push((outcome.answer, own));
-    }
+    let answers: Vec<Answer> = batch.into_iter().map(|job| job(Ok(&transaction))).collect();
     let committed = transaction.commit().map_err(|e| e.to_string());
     answers
         .into_iter()
-        .map(|(answer, own)| (answer, own.and(committed.clone())))
+        .map(|answer| (answer, committed.clone()))
+        .collect()
+}
+
+/// Tells every job of `batch` that it could not run.
+fn refuse_batch(batch: Vec<Job>, error: &rusqlite::Error) -> Answers {
+    batch
+        .into_iter()
+        .map(|job| (job(Err(error.to_string())), Err(error.to_string())))
         .collect()
 }
 
@@ -255,56 +226,104 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-impl StateStore for SqliteStore {
-    fn reserve(&self, counters: Vec<Counter>) -> StoreFuture<'_, Reserved> {
-        self.run(move |connection| {
-            let now = now();
-            for (index, counter) in counters.iter().enumerate() {
-                // Counters of past windows have other keys; an expired row is only purged.
-                let value: i64 = connection
-                    .prepare_cached(
-                        "INSERT INTO counters (key, value, expires_at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
-                         RETURNING value",
-                    )?
-                    .query_row(
-                        params![
-                            counter.key,
-                            counter.amount,
-                            now + counter.ttl.as_secs() as i64
-                        ],
-                        |row| row.get(0),
-                    )?;
-                if value > i64::from(counter.limit) {
-                    // Not kept: every counter of this reservation rolls back.
-                    return Ok((Reserved::Exceeded(index), false));
+/// Whether a statement was aborted by the `CHECK (value <= lim)` of a counter.
+fn is_over_limit(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_CHECK
+    )
+}
+
+/// `(?, ?), (?, ?)`: `rows` rows of `width` parameters, for a `VALUES` list.
+fn placeholders(rows: usize, width: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// Deletes the counters whose window has passed.
+fn purge(connection: &Connection) -> rusqlite::Result<usize> {
+    connection.execute("DELETE FROM quota_counters WHERE expires_at <= ?1", [now()])
+}
+
+/// A counter's value, 0 when it does not exist or has expired.
+fn current(connection: &Connection, key: &str) -> rusqlite::Result<i64> {
+    let value: Option<i64> = connection
+        .prepare_cached("SELECT value FROM quota_counters WHERE key = ?1 AND expires_at > ?2")?
+        .query_row(params![key, now()], |row| row.get(0))
+        .optional()?;
+    Ok(value.unwrap_or(0).max(0))
+}
+
+/// Takes every counter's amount in one statement, or says which counter would pass its limit.
+fn reserve(connection: &Connection, counters: &[Counter]) -> rusqlite::Result<Reserved> {
+    let sql = format!(
+        "INSERT INTO quota_counters (key, value, lim, expires_at) VALUES {}
+         ON CONFLICT (key) DO UPDATE SET value = value + excluded.value, lim = excluded.lim",
+        placeholders(counters.len(), 4)
+    );
+    let now = now();
+    let expiries: Vec<i64> = counters
+        .iter()
+        .map(|c| now + c.ttl.as_secs() as i64)
+        .collect();
+    let values: Vec<&dyn ToSql> = counters
+        .iter()
+        .zip(&expiries)
+        .flat_map(|(c, expires_at)| -> [&dyn ToSql; 4] {
+            [&c.key, &c.amount, &c.limit, expires_at]
+        })
+        .collect();
+    for _ in 0..ATTEMPTS {
+        match connection.prepare_cached(&sql)?.execute(values.as_slice()) {
+            Ok(_) => return Ok(Reserved::Granted),
+            Err(error) if is_over_limit(&error) => {
+                for (index, counter) in counters.iter().enumerate() {
+                    let after = current(connection, &counter.key)? + i64::from(counter.amount);
+                    if after > i64::from(counter.limit) {
+                        return Ok(Reserved::Exceeded(index));
+                    }
                 }
             }
-            Ok((Reserved::Granted, true))
-        })
+            Err(error) => return Err(error),
+        }
+    }
+    Err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some("the counters kept changing during the reservation".into()),
+    ))
+}
+
+/// Gives back every counter's amount in one statement (never below 0).
+fn release(connection: &Connection, counters: &[Counter]) -> rusqlite::Result<()> {
+    let sql = format!(
+        "WITH given (key, amount) AS (VALUES {})
+         UPDATE quota_counters
+         SET value = MAX(value - (SELECT amount FROM given WHERE given.key = quota_counters.key), 0)
+         WHERE key IN (SELECT key FROM given)",
+        placeholders(counters.len(), 2)
+    );
+    let values: Vec<&dyn ToSql> = counters
+        .iter()
+        .flat_map(|c| -> [&dyn ToSql; 2] { [&c.key, &c.amount] })
+        .collect();
+    connection
+        .prepare_cached(&sql)?
+        .execute(values.as_slice())?;
+    Ok(())
+}
+
+impl StateStore for SqliteStore {
+    fn reserve(&self, counters: Vec<Counter>) -> StoreFuture<'_, Reserved> {
+        self.run(move |connection| reserve(connection, &counters))
     }
 
     fn release(&self, counters: Vec<Counter>) -> StoreFuture<'_, ()> {
-        self.run(move |connection| {
-            for counter in &counters {
-                connection
-                    .prepare_cached(
-                        "UPDATE counters SET value = MAX(value - ?2, 0) WHERE key = ?1",
-                    )?
-                    .execute(params![counter.key, counter.amount])?;
-            }
-            Ok(((), true))
-        })
+        self.run(move |connection| release(connection, &counters))
     }
 
     fn value(&self, key: String) -> StoreFuture<'_, u64> {
-        self.run(move |connection| {
-            let value: Option<i64> = connection
-                .prepare_cached("SELECT value FROM counters WHERE key = ?1 AND expires_at > ?2")?
-                .query_row(params![key, now()], |row| row.get(0))
-                .optional()?;
-            Ok((value.unwrap_or(0).max(0) as u64, false))
-        })
+        self.run(move |connection| current(connection, &key).map(|value| value as u64))
     }
 }
 
@@ -328,6 +347,42 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 mod tests {
     //! The store's contract is tested against both backends in `host/tests/quotas.rs`.
     use super::*;
+
+    fn counter(key: &str, amount: u32, limit: u32) -> Counter {
+        Counter {
+            key: key.into(),
+            amount,
+            limit,
+            ttl: Duration::from_secs(3600),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_first_take_over_its_limit_is_refused_and_leaves_no_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let counters = vec![counter("a", 1, 5), counter("b", 3, 2)];
+        assert_eq!(store.reserve(counters).await, Ok(Reserved::Exceeded(1)));
+        assert_eq!(store.value("a".into()).await, Ok(0));
+    }
+
+    #[tokio::test]
+    async fn while_another_process_writes_a_reservation_waits_on_the_stores_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let mut other = Connection::open(&path).unwrap();
+        let writing = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let waiting = store.reserve(vec![counter("a", 1, 1), counter("b", 1, 1)]);
+        let refused = store.reserve(vec![counter("a", 1, 1)]);
+        std::thread::sleep(Duration::from_millis(50));
+        writing.commit().unwrap();
+        assert_eq!(waiting.await, Ok(Reserved::Granted));
+        assert_eq!(refused.await, Ok(Reserved::Exceeded(0)));
+        assert_eq!(store.value("b".into()).await, Ok(1));
+    }
 
     #[cfg(unix)]
     #[test]
