@@ -714,22 +714,59 @@ fn check_without_configuration_points_at_the_simulator() {
 
 #[test]
 fn hash_token_prints_the_sha256_of_stdin() {
-    // `printf s3cret | sha256sum`: the trailing newline is not part of the token.
+    // `printf 0123456789abcdef0123456789abcdef | sha256sum`: the newline is not part of it.
     twilio_host()
         .arg("hash-token")
-        .write_stdin("s3cret\n")
+        .write_stdin("0123456789abcdef0123456789abcdef\n")
         .assert()
         .success()
-        .stdout("1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n");
+        .stdout("3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9\n");
 }
 
 #[test]
-fn hash_token_without_a_token_exits_2() {
+fn hash_token_refuses_a_missing_or_short_token_with_exit_2() {
     twilio_host()
         .arg("hash-token")
         .write_stdin("")
         .assert()
-        .code(2);
+        .code(2)
+        .stderr(predicate::str::contains("no token on stdin"));
+    twilio_host()
+        .arg("hash-token")
+        .write_stdin("s3cret\n")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the token on stdin has 6 characters; a token must have at least 32",
+        ))
+        .stderr(predicate::str::contains("twilio-host gen-token"));
+}
+
+#[test]
+fn gen_token_prints_a_fresh_token_and_the_config_line_with_its_hash() {
+    let generate = || {
+        let out = twilio_host().arg("gen-token").output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let printed = generate();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    let token = lines[0];
+    assert_eq!(token.len(), 64);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    let hashed = twilio_host()
+        .arg("hash-token")
+        .write_stdin(token)
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hashed.stdout).unwrap();
+    assert_eq!(lines[1], format!("api_token_sha256 = \"{}\"", hash.trim()));
+    assert_ne!(
+        generate().lines().next(),
+        Some(token),
+        "a new token each time"
+    );
 }
 
 // ---- sim -------------------------------------------------------------------------------------

@@ -200,18 +200,13 @@ fn a_failed_script_is_a_200_with_the_error() {
 fn bad_requests_get_4xx_answers() {
     let sidecar = Sidecar::start();
     sidecar.sim.block_on(async {
-        let (status, body) = sidecar.run("nobody", ACME_TOKEN, "return 1").await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-        assert_eq!(body["error"]["kind"], "unknown_tenant");
-
-        let (status, body) = sidecar.run("nohash", ACME_TOKEN, "return 1").await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("api_token_sha256")
-        );
+        // An unknown tenant, one without a token and a wrong token: the same answer, so
+        // tenant names cannot be found out.
+        let wrong = sidecar.run("acme", BETA_TOKEN, "return 1").await;
+        assert_eq!(wrong.0, StatusCode::UNAUTHORIZED, "{}", wrong.1);
+        for tenant in ["nobody", "nohash"] {
+            assert_eq!(sidecar.run(tenant, ACME_TOKEN, "return 1").await, wrong);
+        }
 
         for bad in [
             "not json",
@@ -235,6 +230,49 @@ fn bad_requests_get_4xx_answers() {
         assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(1)));
     });
     assert_eq!(sidecar.sim.request_count(), 0);
+}
+
+#[test]
+fn failed_token_checks_are_throttled_per_address_before_any_token_is_checked() {
+    let sidecar = Sidecar::start();
+    sidecar.sim.block_on(async {
+        for guess in 0..10 {
+            let token = format!("guess-{guess}");
+            let (status, _) = sidecar.run("beta", &token, "return 1").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        // The eleventh try from this address waits, even with the right token...
+        let response = sidecar
+            .client
+            .post(sidecar.serve.runs_url("acme"))
+            .bearer_auth(ACME_TOKEN)
+            .body(script_body("return 1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=61).contains(&retry_after), "{retry_after}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["kind"], "throttled", "{body}");
+        // ...while another address (127.0.0.2, also this machine) is served.
+        let elsewhere = reqwest::Client::builder()
+            .local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let (status, body) = post(
+            &elsewhere,
+            sidecar.serve.runs_url("acme"),
+            Some(ACME_TOKEN),
+            script_body("return 1"),
+        )
+        .await;
+        assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(1)));
+    });
 }
 
 #[test]
@@ -390,5 +428,5 @@ fn a_config_without_any_token_hash_is_refused() {
         .env("SIM_TOKEN", "x")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("hash-token"));
+        .stderr(predicate::str::contains("twilio-host gen-token"));
 }

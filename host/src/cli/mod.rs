@@ -3,13 +3,13 @@
 mod check;
 mod docs;
 mod error;
-mod hash_token;
 pub mod logging;
 mod run;
 mod serve;
 mod setup;
 mod shutdown;
 mod sim;
+mod token;
 
 use std::path::PathBuf;
 
@@ -113,13 +113,23 @@ pub enum Command {
     /// Print the SHA-256 of a bearer token read from stdin, for `api_token_sha256`.
     ///
     /// The hex digest goes in `tenants.NAME.api_token_sha256`. Reading stdin keeps the token out
-    /// of argv and shell history.
+    /// of argv and shell history. Tokens shorter than 32 characters are refused (exit 2).
     ///
     /// Example:
     ///   openssl rand -hex 32 > token.txt
     ///   twilio-host hash-token < token.txt
     #[command(verbatim_doc_comment)]
     HashToken,
+    /// Make a strong bearer token: prints it, then the config line with its hash.
+    ///
+    /// The token is 32 random bytes in hex. Give it to the tenant's client; put the second
+    /// line under [tenants.NAME] in the config.
+    ///
+    /// Example:
+    ///   twilio-host gen-token
+    ///   (line 1, the token: give it to the client; line 2: api_token_sha256 = "...")
+    #[command(verbatim_doc_comment)]
+    GenToken,
 }
 
 /// Where the accounts come from, shared by the subcommands that run scripts.
@@ -148,6 +158,7 @@ pub async fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Sim(args) => sim::sim(args).await,
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args).await,
-        Command::HashToken => hash_token::hash_token(),
+        Command::HashToken => token::hash_token(),
+        Command::GenToken => token::gen_token(),
     }
 }

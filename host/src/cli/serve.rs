@@ -9,7 +9,7 @@ use twilio_host::config::TokenHash;
 use twilio_host::{HostConfig, HostOptions, sidecar};
 
 use super::setup::{self, Setup};
-use super::{CliError, ConfigArgs, shutdown};
+use super::{CliError, ConfigArgs, shutdown, token};
 
 /// Arguments of `serve`.
 #[derive(Debug, clap::Args)]
@@ -52,7 +52,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     println!("listening on http://{address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, tenants = ?host.tenant_names(), "sidecar started");
-    let served = axum::serve(listener, sidecar::router(host))
+    let app = sidecar::router(host).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown::requested())
         .await;
     drop(simulator);
@@ -63,10 +64,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
 
 /// Gives the simulator's `default` tenant a fresh random token and prints it once on stderr.
 fn issue_simulator_token(config: &mut HostConfig) -> Result<(), CliError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|error| CliError::host("cannot make a random token", error))?;
-    let token = hex::encode(bytes);
+    let token = token::random()?;
     for tenant in config.tenants.values_mut() {
         tenant.api_token_sha256 = Some(TokenHash::of(&token));
         eprintln!(
@@ -88,7 +86,7 @@ fn check_tokens(config: &HostConfig) -> Result<(), CliError> {
     if without.len() == config.tenants.len() {
         return Err(CliError::Usage(
             "no tenant has api_token_sha256, so no one could use the sidecar; add \
-             `api_token_sha256 = \"...\"` under [tenants.NAME] (make it with `twilio-host hash-token`)"
+             `api_token_sha256 = \"...\"` under [tenants.NAME] (make a token and its hash with `twilio-host gen-token`)"
                 .into(),
         ));
     }

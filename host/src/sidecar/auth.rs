@@ -1,6 +1,8 @@
 //! Bearer-token authentication of sidecar requests: the presented token's SHA-256 is compared
 //! with the tenant's `api_token_sha256` in constant time.
 
+use std::sync::LazyLock;
+
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use subtle::ConstantTimeEq;
@@ -8,12 +10,18 @@ use subtle::ConstantTimeEq;
 use crate::config::TokenHash;
 
 /// Whether `headers` carry `Authorization: Bearer <token>` whose SHA-256 is `expected`.
-pub fn authorized(headers: &HeaderMap, expected: &TokenHash) -> bool {
-    let Some(token) = bearer_token(headers) else {
-        return false;
-    };
-    let presented = TokenHash::of(token);
-    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+/// Without an expected hash (an unknown tenant, or one without a token) the answer is `false`
+/// after the same work, so that the time taken does not tell which case it was.
+pub fn authorized(headers: &HeaderMap, expected: Option<&TokenHash>) -> bool {
+    static UNMATCHABLE: LazyLock<TokenHash> =
+        LazyLock::new(|| TokenHash::of("no tenant has this token hash: compared, never true"));
+    let token = bearer_token(headers);
+    let presented = TokenHash::of(token.unwrap_or_default());
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(expected.unwrap_or(&UNMATCHABLE).as_bytes())
+        .into();
+    matches && expected.is_some() && token.is_some()
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -39,15 +47,19 @@ mod tests {
     #[test]
     fn accepts_only_the_token_whose_hash_is_configured() {
         let hash = TokenHash::of("s3cret");
-        assert!(authorized(&headers("Bearer s3cret"), &hash));
-        assert!(authorized(&headers("bearer s3cret"), &hash));
-        assert!(!authorized(&headers("Bearer s3cre"), &hash));
-        assert!(!authorized(&headers("Basic s3cret"), &hash));
-        assert!(!authorized(&headers("Bearer "), &hash));
-        assert!(!authorized(&HeaderMap::new(), &hash));
+        let expected = Some(&hash);
+        assert!(authorized(&headers("Bearer s3cret"), expected));
+        assert!(authorized(&headers("bearer s3cret"), expected));
+        assert!(!authorized(&headers("Bearer s3cre"), expected));
+        assert!(!authorized(&headers("Basic s3cret"), expected));
+        assert!(!authorized(&headers("Bearer "), expected));
+        assert!(!authorized(&HeaderMap::new(), expected));
         assert!(!authorized(
             &headers("Bearer s3cret"),
-            &TokenHash::of("other")
+            Some(&TokenHash::of("other"))
         ));
+        assert!(!authorized(&headers("Bearer s3cret"), None));
+        // An empty token hashes like any other, but is never accepted.
+        assert!(!authorized(&HeaderMap::new(), Some(&TokenHash::of(""))));
     }
 }

@@ -1,19 +1,19 @@
 //! The sidecar's request handlers: health, and running a script for a tenant.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::header::WWW_AUTHENTICATE;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 
-use crate::Host;
-
-use super::auth;
+use super::{Shared, auth};
 
 /// The largest script the sidecar accepts, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
@@ -34,36 +34,37 @@ pub async fn healthz() -> &'static str {
 
 /// `POST /v1/tenants/{tenant}/runs`: authenticates the tenant's bearer token, then runs the
 /// script in a fresh sandbox and answers the run as JSON (200 whether the script succeeded or
-/// failed).
+/// failed). An unknown tenant, a tenant without a token and a wrong token get the same 401, so
+/// that tenant names cannot be found out; failures are throttled (429 with `Retry-After`).
 pub async fn create_run(
-    State(host): State<Arc<Host>>,
+    State(shared): State<Arc<Shared>>,
     Path(tenant): Path<String>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Ok(config) = host.tenant(&tenant) else {
-        return problem(
-            StatusCode::NOT_FOUND,
-            "unknown_tenant",
-            format!("no tenant named {tenant:?}"),
-        );
-    };
-    let Some(expected) = &config.api_token_sha256 else {
-        tracing::warn!(target: "twilio_host::audit", %tenant, "sidecar run refused: the tenant has no api_token_sha256");
-        return problem(
-            StatusCode::FORBIDDEN,
-            "no_token_configured",
-            format!(
-                "tenant {tenant:?} has no api_token_sha256 in the configuration, so it cannot use the sidecar"
-            ),
-        );
-    };
+    let host = &shared.host;
+    let address = connection.map(|Extension(ConnectInfo(peer))| peer.ip());
+    if let Some(wait) = shared.throttle.wait(address, &tenant) {
+        tracing::warn!(target: "twilio_host::audit", %tenant, ?address, "sidecar run refused: too many failed token checks");
+        return throttled(wait);
+    }
+    let expected = host
+        .tenant(&tenant)
+        .ok()
+        .and_then(|config| config.api_token_sha256.as_ref());
     if !auth::authorized(&headers, expected) {
-        tracing::warn!(target: "twilio_host::audit", %tenant, "sidecar run refused: missing or wrong bearer token");
+        let reason = match host.tenant(&tenant) {
+            Err(_) => "no such tenant",
+            Ok(config) if config.api_token_sha256.is_none() => "the tenant has no api_token_sha256",
+            Ok(_) => "missing or wrong bearer token",
+        };
+        tracing::warn!(target: "twilio_host::audit", %tenant, ?address, reason, "sidecar run refused");
+        shared.throttle.failed(address, &tenant);
         let mut response = problem(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "send `Authorization: Bearer <token>` with this tenant's token".into(),
+            "send `Authorization: Bearer <token>` with the token of the tenant in the path".into(),
         );
         response
             .headers_mut()
@@ -85,6 +86,18 @@ pub async fn create_run(
         }
         Err(error) => problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string()),
     }
+}
+
+/// 429 for a client that must wait `wait` before its token is checked again.
+fn throttled(wait: Duration) -> Response {
+    let seconds = wait.as_secs() + 1;
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "throttled",
+        format!("too many failed token checks; try again in {seconds} s"),
+    );
+    response.headers_mut().insert(RETRY_AFTER, seconds.into());
+    response
 }
 
 /// Reads and checks the JSON body; the error is the response to send.

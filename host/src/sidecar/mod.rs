@@ -14,6 +14,7 @@
 
 mod auth;
 mod handlers;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -22,11 +23,25 @@ use axum::routing::{get, post};
 
 use crate::Host;
 pub use handlers::MAX_SCRIPT_BYTES;
+use throttle::Throttle;
 
-/// `GET /healthz` and `POST /v1/tenants/{tenant}/runs`, sharing one [`Host`].
+/// What the handlers share: the host, and the counts of failed token checks.
+struct Shared {
+    host: Arc<Host>,
+    throttle: Throttle,
+}
+
+/// `GET /healthz` and `POST /v1/tenants/{tenant}/runs`, sharing one [`Host`]. Failed token
+/// checks are throttled per client address when the server passes it
+/// (`into_make_service_with_connect_info::<SocketAddr>()`, as `twilio-host serve` does) and
+/// per tenant in any case.
 pub fn router(host: Arc<Host>) -> Router {
+    let shared = Arc::new(Shared {
+        host,
+        throttle: Throttle::default(),
+    });
     Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/v1/tenants/{tenant}/runs", post(handlers::create_run))
-        .with_state(host)
+        .with_state(shared)
 }
