@@ -6,6 +6,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::private_fs::{check_trusted, create_private_dir, write_private_file};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -24,7 +26,9 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// Loads `bytes` as a component, pre-initialised by `pre_initialise` (which returns the
 /// snapshot; if it fails, the component is used as it is): from `cache_dir` when a matching
 /// compiled copy is there, otherwise built, compiled and then stored there (best effort: a
-/// read-only or missing cache only costs time).
+/// read-only or missing cache only costs time). The host executes what the cache holds, so a
+/// cache directory or file that someone else could have written ([`check_trusted`]) is not
+/// used at all: a warning, then the component is compiled in memory.
 pub fn load_component(
     engine: &Engine,
     bytes: &[u8],
@@ -43,14 +47,25 @@ pub fn load_component(
         return build(bytes).map(|(component, _)| component);
     };
     let path = dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
+    let trusted = create_private_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+        .and_then(|()| check_trusted(if path.is_file() { &path } else { dir }));
+    if let Err(why) = trusted {
+        tracing::warn!(dir = %dir.display(), "not using the compiled-code cache: {why}; compiling in memory");
+        return build(bytes).map(|(component, _)| component);
+    }
     if path.is_file() {
         // SAFETY: the file was written by `store` below from `Component::serialize` for an
         // engine with the same compatibility hash (it is in the file name), and wasmtime checks
-        // the header again. It is mapped, not read: `store` only ever replaces a cache file by
-        // renaming a new one over it, so a mapped file is never modified. The cache directory
-        // belongs to the user running the host.
+        // the header again. Only the user running the host can have written it: it and every
+        // directory above it passed `check_trusted`. It is mapped, not read: `store` only ever
+        // replaces a cache file by renaming a new one over it, so a mapped file is never
+        // modified.
         match unsafe { Component::deserialize_file(engine, &path) } {
-            Ok(component) => return Ok(component),
+            Ok(component) => {
+                tracing::debug!(path = %path.display(), "compiled component loaded from the cache");
+                return Ok(component);
+            }
             Err(error) => {
                 tracing::warn!(path = %path.display(), %error, "ignoring unusable compiled-code cache entry")
             }
@@ -63,13 +78,11 @@ pub fn load_component(
     Ok(component)
 }
 
+/// Writes `component` to `path` (owner-only) through a temporary file renamed over it.
 fn store(path: &Path, component: &Component) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| anyhow::anyhow!("no parent directory"))?;
-    std::fs::create_dir_all(dir)?;
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temporary, component.serialize()?)?;
+    let _ = std::fs::remove_file(&temporary);
+    write_private_file(&temporary, &component.serialize()?)?;
     std::fs::rename(&temporary, path)?;
     Ok(())
 }

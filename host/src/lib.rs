@@ -37,6 +37,7 @@ pub mod limits;
 mod plugin;
 pub mod plugin_ctx;
 mod preinit;
+mod private_fs;
 mod report;
 mod run_state;
 pub mod secret;

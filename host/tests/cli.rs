@@ -259,6 +259,74 @@ fn a_fresh_cache_gets_the_pre_initialised_component() {
     );
 }
 
+/// The host executes the machine code in its cache, so it uses only a cache nobody else could
+/// have written: made owner-only, loaded while it stays so, ignored (not even read) once the
+/// directory or the file is writable by others, even with every byte of code replaced.
+#[cfg(unix)]
+#[test]
+fn a_cache_others_could_write_is_not_used_and_a_private_one_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("a temporary directory");
+    let cache = root.path().join("compiled");
+    let run = || {
+        let output = twilio_host()
+            .env("TWILIO_HOST_CACHE_DIR", &cache)
+            .env("RUST_LOG", "twilio_host::code_cache=debug")
+            .args(["run", "-e", "return 40 + 2"])
+            .assert()
+            .success()
+            .stdout("42\n")
+            .get_output()
+            .clone();
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let chmod = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    const LOADED: &str = "compiled component loaded from the cache";
+    const REFUSED: &str = "not using the compiled-code cache";
+
+    assert!(!run().contains(LOADED));
+    let file = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "cwasm"))
+        .expect("the compiled component was cached");
+    assert_eq!((mode(&cache), mode(&file)), (0o700, 0o600));
+    assert!(run().contains(LOADED), "a private cache is used");
+
+    // Someone else could have written it: tampered (every byte after the ELF header replaced
+    // with int3), it must not even be looked at.
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[64..].fill(0xcc);
+    std::fs::write(&file, bytes).unwrap();
+    chmod(&cache, 0o777);
+    let stderr = run();
+    assert!(stderr.contains(REFUSED), "{stderr}");
+    assert!(
+        stderr.contains("can be written by group or others (mode 777)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(LOADED) && !stderr.contains("unusable"),
+        "{stderr}"
+    );
+    chmod(&cache, 0o700);
+    chmod(&file, 0o646);
+    let stderr = run();
+    assert!(
+        stderr.contains(REFUSED) && stderr.contains("(mode 646)"),
+        "{stderr}"
+    );
+
+    // Back to private and rebuilt: used again.
+    std::fs::remove_file(&file).unwrap();
+    assert!(!run().contains(LOADED));
+    assert!(run().contains(LOADED));
+}
+
 #[test]
 fn json_objects_come_out_with_sorted_keys() {
     let output = twilio_host()

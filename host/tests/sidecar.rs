@@ -30,6 +30,11 @@ struct Sidecar {
 
 impl Sidecar {
     fn start() -> Sidecar {
+        Sidecar::start_with(&[], &[])
+    }
+
+    /// [`Sidecar::start`] with more arguments for `serve` and more environment variables.
+    fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Sidecar {
         let sim = TestSim::start(vec![SimAccount::test_default()]);
         let account = SimAccount::test_default();
         let hash = |token: &str| format!("api_token_sha256 = \"{}\"", sha256_hex(token));
@@ -50,10 +55,9 @@ impl Sidecar {
         ]
         .concat();
         let config = write_config(&text);
-        let serve = ServeProcess::start(
-            &["--config", config.path.to_str().unwrap()],
-            &[("SIM_TOKEN", account.auth_token.as_str())],
-        );
+        let args = [&["--config", config.path.to_str().unwrap()], args].concat();
+        let envs = [&[("SIM_TOKEN", account.auth_token.as_str())], envs].concat();
+        let serve = ServeProcess::start(&args, &envs);
         Sidecar {
             sim,
             serve,
@@ -273,6 +277,19 @@ fn failed_token_checks_are_throttled_per_address_before_any_token_is_checked() {
         .await;
         assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(1)));
     });
+}
+
+#[test]
+fn with_no_cache_it_serves_without_touching_the_cache_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let cache = root.path().join("compiled");
+    let cache_var = ("TWILIO_HOST_CACHE_DIR", cache.to_str().unwrap());
+    let sidecar = Sidecar::start_with(&["--no-cache"], &[cache_var]);
+    let (status, body) = sidecar
+        .sim
+        .block_on(sidecar.run("acme", ACME_TOKEN, "return 1"));
+    assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(1)));
+    assert!(!cache.exists(), "nothing written, nothing read");
 }
 
 #[test]

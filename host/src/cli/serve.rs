@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// of it before exposing it beyond the machine.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Do not use the compiled-code cache: compile the plugin in memory at start (about 2 s),
+    /// so that nothing on disk is executed.
+    #[arg(long)]
+    pub no_cache: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -42,7 +46,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         issue_simulator_token(&mut config)?;
     }
     check_tokens(&config)?;
-    let host = twilio_host::Host::new(config, HostOptions::default())
+    let mut options = HostOptions::default();
+    if args.no_cache {
+        options.cache_dir = None;
+    }
+    let host = twilio_host::Host::new(config, options)
         .map_err(|error| CliError::host("cannot load the plugin", error))?;
     let host = Arc::new(host);
     let listener = tokio::net::TcpListener::bind(args.listen)

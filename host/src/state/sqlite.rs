@@ -19,6 +19,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
+use crate::private_fs::create_private_dir;
 
 /// How long an operation waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -334,15 +335,6 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Creates `dir` and its missing parents; a directory this call creates is owner-only.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
 #[cfg(test)]
 mod tests {
     //! The store's contract is tested against both backends in `host/tests/quotas.rs`.
@@ -382,18 +374,5 @@ mod tests {
         assert_eq!(waiting.await, Ok(Reserved::Granted));
         assert_eq!(refused.await, Ok(Reserved::Exceeded(0)));
         assert_eq!(store.value("b".into()).await, Ok(1));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn the_directory_it_creates_is_the_owners_alone() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        SqliteStore::open(&dir.path().join("state/state.db")).unwrap();
-        let mode = std::fs::metadata(dir.path().join("state"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o700);
     }
 }
