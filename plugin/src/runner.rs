@@ -61,10 +61,6 @@ pub struct RunOutput {
     pub outcome: Result<String, Failure>,
 }
 
-/// Set in the Lua state's app data once the script has returned (or failed): anything that runs
-/// after it (a `__gc` finalizer while the state closes) may no longer reach Twilio.
-pub struct ScriptEnded;
-
 /// The error value and traceback the message handler saw last.
 #[derive(Default)]
 struct RaisedError {
@@ -75,9 +71,11 @@ struct RaisedError {
 /// Runs `script` in `sandbox`, a sandbox that has run nothing yet (the component's
 /// pre-initialised one, or a new one): arms `limits`, lets `bind` give the namespace the run's
 /// accounts and transport, runs the script, and returns its return value as JSON or the
-/// failure. This is the one way a script runs.
+/// failure. This is the one way a script runs. The sandbox must not run anything else
+/// afterwards; dropping it closes the Lua state, which runs the finalizers still pending
+/// ([`crate::sandbox::ScriptEnded`] says what they may do).
 pub fn run(
-    sandbox: Sandbox,
+    sandbox: &Sandbox,
     script: &str,
     limits: Limits,
     bind: impl FnOnce(&Lua) -> mlua::Result<()>,
@@ -86,7 +84,7 @@ pub fn run(
         .arm(limits)
         .and_then(|()| bind(&sandbox.lua))
         .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
-    execute(&sandbox, script, limits)
+    execute(sandbox, script, limits)
 }
 
 /// [`run`] in a new sandbox whose `print` output is collected in memory: how native callers
@@ -99,7 +97,7 @@ pub fn run_collecting_output(
     let buffer = Rc::new(Buffer::default());
     let outcome = Sandbox::new(Rc::clone(&buffer) as Rc<dyn Output>)
         .map_err(|error| Failure::internal(error.to_string()))
-        .and_then(|sandbox| run(sandbox, script, limits, bind));
+        .and_then(|sandbox| run(&sandbox, script, limits, bind));
     RunOutput {
         printed: buffer.take(),
         outcome,
@@ -122,7 +120,7 @@ fn execute(sandbox: &Sandbox, script: &str, limits: Limits) -> Result<String, Fa
         .get("xpcall")
         .map_err(|e| failure(FailureKind::Internal, e.to_string()))?;
     let result = xpcall.call::<MultiValue>((chunk, handler));
-    lua.set_app_data(ScriptEnded);
+    sandbox.end_script();
     // The script is over: lift the Lua cap so reporting cannot fail for want of memory (the
     // host's cap on the whole instance still holds).
     let _ = lua.set_memory_limit(0);

@@ -12,6 +12,10 @@ use crate::output::Output;
 /// Lua VM instructions between two checks of the instruction budget.
 const BUDGET_STEP: u32 = 1000;
 
+/// Budget steps (of [`BUDGET_STEP`] instructions) that code running after the script, such as
+/// finalizers, may use in all.
+const STEPS_AFTER_END: u32 = 100;
+
 /// The most `print` output one run keeps; the rest is dropped with a note.
 const MAX_PRINTED_BYTES: usize = 1 << 20;
 
@@ -68,10 +72,42 @@ package = blocked_library("package", "scripts cannot load modules")
 debug = blocked_library("debug", "the debug library could reach around the sandbox")
 "#;
 
+/// Whether the script has returned (or failed). Code may still run after that: a `__gc`
+/// finalizer while the result is encoded, or while the state closes, when no Lua value may be
+/// touched any more (mlua panics, and a panic aborts the component). So every Rust callback
+/// checks this first and does nothing then: `print` drops its output, the Twilio functions and
+/// `help` raise [`ScriptEnded::error`] (nothing is sent), and the run keeps its outcome.
+#[derive(Clone, Default)]
+pub struct ScriptEnded(Rc<Cell<bool>>);
+
+impl ScriptEnded {
+    /// The flag of the sandbox `lua` belongs to (kept in its app data); a state not made by
+    /// [`Sandbox::new`] gets one that is never set.
+    pub fn of(lua: &Lua) -> ScriptEnded {
+        lua.app_data_ref::<ScriptEnded>()
+            .map(|flag| flag.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether the script has ended.
+    pub fn get(&self) -> bool {
+        self.0.get()
+    }
+
+    /// What a callback raises once the script has ended. A plain message: no Lua value may be
+    /// made while the state closes, and a finalizer's error is never shown anyway.
+    pub fn error() -> mlua::Error {
+        mlua::Error::runtime(
+            "the script has ended (this call came from a finalizer); nothing was done",
+        )
+    }
+}
+
 /// A Lua state ready to run one script, and whether it used up its instruction budget.
 pub struct Sandbox {
     /// The Lua state; dropped with the sandbox.
     pub lua: Lua,
+    ended: ScriptEnded,
     budget_exhausted: Rc<Cell<bool>>,
     /// When the run started, for `os.clock`; set again by [`Sandbox::arm`].
     started: Rc<Cell<Instant>>,
@@ -91,8 +127,11 @@ impl Sandbox {
             | StdLib::OS;
         let lua = Lua::new_with(libs, LuaOptions::new())?;
         let budget_exhausted = Rc::new(Cell::new(false));
+        let ended = ScriptEnded::default();
+        lua.set_app_data(ended.clone());
         let sandbox = Sandbox {
             lua,
+            ended,
             budget_exhausted,
             started: Rc::new(Cell::new(Instant::now())),
         };
@@ -108,6 +147,11 @@ impl Sandbox {
         // Armed last, so that setting up the sandbox is not charged to the script.
         self.lua.set_memory_limit(limits.memory_bytes)?;
         self.arm_instruction_budget(limits.instructions)
+    }
+
+    /// Marks the script as ended: from now on the callbacks do nothing ([`ScriptEnded`]).
+    pub fn end_script(&self) {
+        self.ended.0.set(true);
     }
 
     /// Whether the script ran out of instruction budget at some point.
@@ -129,7 +173,11 @@ impl Sandbox {
     fn capture_print(&self, output: Rc<dyn Output>) -> mlua::Result<()> {
         let written = Cell::new(0usize);
         let tostring: mlua::Function = self.lua.globals().get("tostring")?;
+        let ended = self.ended.clone();
         let print = self.lua.create_function(move |_, args: mlua::MultiValue| {
+            if ended.get() {
+                return Ok(());
+            }
             let mut line = String::new();
             for (index, value) in args.into_iter().enumerate() {
                 if index > 0 {
@@ -159,9 +207,20 @@ impl Sandbox {
     fn arm_instruction_budget(&self, instructions: u64) -> mlua::Result<()> {
         let steps = instructions.div_ceil(u64::from(BUDGET_STEP));
         let used = Cell::new(0u64);
+        let used_after_end = Cell::new(0u32);
         let exhausted = Rc::clone(&self.budget_exhausted);
+        let ended = self.ended.clone();
         let triggers = HookTriggers::new().every_nth_instruction(BUDGET_STEP);
         self.lua.set_global_hook(triggers, move |lua, _| {
+            if ended.get() {
+                // Finalizers after the script get a small budget of their own (the state may
+                // be closing: no new hook then, only the error).
+                used_after_end.set(used_after_end.get() + 1);
+                if used_after_end.get() <= STEPS_AFTER_END {
+                    return Ok(VmState::Continue);
+                }
+                return Err(ScriptEnded::error());
+            }
             used.set(used.get() + 1);
             if used.get() <= steps {
                 return Ok(VmState::Continue);

@@ -9,10 +9,10 @@ use twilio_e2e::twilio_sim::{MAIN_NUMBER, RecordedRequest, SeededIds};
 use twilio_e2e::{TestHost, header, sim_get, value};
 
 /// One call and the request it must produce.
-struct Case {
+pub(crate) struct Case {
     /// The call, after `app.integrations.twilio.`; `{msg}`, `{call}`, `{pn}`, `{rec}`,
     /// `{rec_call}` and `{account}` stand for seeded SIDs.
-    call: &'static str,
+    pub(crate) call: &'static str,
     method: &'static str,
     /// Whether it goes to the Lookup listener.
     lookups: bool,
@@ -59,7 +59,8 @@ const fn create(call: &'static str, path: &'static str, form: &'static [Pair]) -
 
 type Pair = (&'static str, &'static str);
 
-const CASES: &[Case] = &[
+/// Every function, some twice, each making exactly one request.
+pub(crate) const CASES: &[Case] = &[
     create(
         r#"twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "Hi"})"#,
         "{A}/Messages.json",
@@ -214,7 +215,7 @@ const CASES: &[Case] = &[
 ];
 
 /// `text` with the `{...}` stand-ins replaced by SIDs of `account`.
-fn fill(text: &str, account: &str, ids: &SeededIds) -> String {
+pub(crate) fn fill(text: &str, account: &str, ids: &SeededIds) -> String {
     text.replace("{A}", &format!("/2010-04-01/Accounts/{account}"))
         .replace("{account}", account)
         .replace("{msg}", &ids.message_sids[0])

@@ -53,13 +53,25 @@ impl Guest for Plugin {
             // Builds the namespace too when the sandbox was not prepared before the snapshot.
             crate::twilio::bind(lua, accounts, Rc::new(wasi_http::WasiHttp), retry)
         };
-        let sandbox = match PREPARED.with(|prepared| prepared.borrow_mut().take()) {
+        let prepared = PREPARED.with(|prepared| prepared.borrow_mut().take());
+        let fresh_instance = prepared.is_some();
+        let sandbox = match prepared {
             Some(prepared) => Ok(prepared),
             None => Sandbox::new(Rc::new(HostOutput)),
         };
         sandbox
             .map_err(|error| runner::Failure::internal(error.to_string()))
-            .and_then(|sandbox| runner::run(sandbox, &script, limits, bind))
+            .and_then(|sandbox| {
+                let outcome = runner::run(&sandbox, &script, limits, bind);
+                if fresh_instance {
+                    // An instance made for this one run is thrown away after it, memory and
+                    // all: closing the Lua state would only free that memory and run the
+                    // finalizers of the script's globals, which no instruction budget stops
+                    // (Lua turns hooks off in finalizers) and whose calls do nothing then.
+                    std::mem::forget(sandbox);
+                }
+                outcome
+            })
             .map_err(|failure| RunError {
                 kind: match failure.kind {
                     FailureKind::Syntax => ErrorKind::Syntax,

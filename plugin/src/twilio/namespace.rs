@@ -20,13 +20,13 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::args;
 use super::client::Client;
-use super::errors::{ApiError, Kind};
+use super::errors::ApiError;
 use super::rules;
 use super::spec::{self, FunctionSpec};
 use crate::account::Account;
 use crate::json;
 use crate::reference;
-use crate::runner::ScriptEnded;
+use crate::sandbox::ScriptEnded;
 
 /// Turns a Rust callback returning `result` or `nil, err` into a function that raises `err`.
 const RAISING: &str = r#"
@@ -85,7 +85,7 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
         };
         Ok(Err(read_only(&path, &key)))
     })?;
-    let account_tostring = lua.create_function(|lua, proxy: Value| {
+    let account_tostring = guarded_function(lua, |lua, proxy: Value| {
         let Some((_, path)) = account_of(lua, &proxy)? else {
             return Err(unbound());
         };
@@ -279,14 +279,6 @@ fn account_function(
             Ok(checked) => checked,
             Err(error) => return Ok(Err(error)),
         };
-        if lua.app_data_ref::<ScriptEnded>().is_some() {
-            return Ok(Err(ApiError::failed(
-                Kind::Limit,
-                spec.name,
-                None,
-                "the script has ended (this call came from a finalizer); nothing was sent",
-            )));
-        }
         match client.call(spec, &account, &checked) {
             Ok(result) => json::to_lua(lua, &result).map(Ok),
             Err(error) => Ok(Err(error)),
@@ -305,13 +297,30 @@ where
     A: mlua::FromLuaMulti,
     F: Fn(&Lua, A) -> mlua::Result<Result<Value, ApiError>> + 'static,
 {
-    let rust = lua.create_function(move |lua, args: A| {
+    let rust = guarded_function(lua, move |lua, args: A| {
         Ok(match callback(lua, args)? {
             Ok(value) => Ok(value),
             Err(error) => Err(error.to_lua(lua)?),
         })
     })?;
     raising.call(rust)
+}
+
+/// `lua.create_function(callback)`, except that once the script has ended it raises
+/// [`ScriptEnded::error`] before it touches its arguments (the state may be closing).
+fn guarded_function<A, R, F>(lua: &Lua, callback: F) -> mlua::Result<Function>
+where
+    A: mlua::FromLuaMulti,
+    R: mlua::IntoLuaMulti,
+    F: Fn(&Lua, A) -> mlua::Result<R> + 'static,
+{
+    let ended = ScriptEnded::of(lua);
+    lua.create_function(move |lua, args: MultiValue| {
+        if ended.get() {
+            return Err(ScriptEnded::error());
+        }
+        callback(lua, A::from_lua_multi(args, lua)?)
+    })
 }
 
 /// The name `key` stands for, when it is a string.
@@ -513,7 +522,7 @@ impl Builder<'_> {
         metatable.raw_set("__newindex", newindex)?;
         metatable.raw_set(
             "__tostring",
-            self.lua.create_function(move |lua, _: Value| text(lua))?,
+            guarded_function(self.lua, move |lua, _: Value| text(lua))?,
         )?;
         metatable.raw_set("__metatable", format!("{path} is read-only"))?;
         let proxy = self.lua.create_table()?;

@@ -306,3 +306,39 @@ fn nothing_is_sent_once_the_script_has_ended() {
     );
     assert_eq!(fake.requests().len(), 0, "nothing after the script ended");
 }
+
+/// Where the Lua state is closed (natively, or in a component instance that runs twice), the
+/// finalizers of globals run while mlua is tearing the state down: a callback that touched a
+/// Lua value then would panic (mlua catches that natively; in the component it aborts the
+/// plugin). Every callback must return before that.
+#[test]
+fn callbacks_from_finalizers_while_the_state_closes_do_not_panic() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PANICS_ON_THIS_TEST: AtomicUsize = AtomicUsize::new(0);
+    let test_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == test_thread {
+            PANICS_ON_THIS_TEST.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    let calls = [
+        "print('late')",
+        "app.integrations.twilio.help()",
+        "tostring(app.integrations.twilio.default)",
+        "local x = app.integrations.twilio.nothing",
+        "app.integrations.twilio.twilio_send_sms({to = '+15551234567', from = '+15559876543', body = 'late'})",
+    ];
+    for call in calls {
+        let fake = fake_twilio();
+        let script =
+            format!("keep = setmetatable({{}}, {{__gc = function() {call} end}}) return 1");
+        let output = run_with(&script, two_accounts(), &fake);
+        assert_eq!(output.outcome, Ok("1".into()), "{call}");
+        assert_eq!(output.printed, "", "{call}");
+        assert!(fake.requests().is_empty(), "{call}");
+    }
+    let _ = std::panic::take_hook();
+    assert_eq!(PANICS_ON_THIS_TEST.load(Ordering::SeqCst), 0);
+}

@@ -103,7 +103,7 @@ fn run_with(script: &str, accounts: Vec<Account>, fake: &Rc<Recorder>) -> RunOut
     let buffer = Rc::new(Buffer::default());
     let sandbox = Sandbox::new(Rc::clone(&buffer) as Rc<dyn Output>).expect("a sandbox");
     super::prepare(&sandbox.lua).expect("a namespace");
-    let outcome = runner::run(sandbox, script, limits, |lua| {
+    let outcome = runner::run(&sandbox, script, limits, |lua| {
         let client = Client::new(transport, quick_retries(Rc::default()));
         super::namespace::bind(lua, accounts, client)
     });
