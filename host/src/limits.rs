@@ -145,7 +145,7 @@ impl Limits {
     }
 
     /// The `run-options` a run under these limits passes to the plugin's `runner.run`: the Lua
-    /// heap cap, the instruction budget and the retry policy.
+    /// heap cap, the instruction budget, the retry policy and the wall-clock limit.
     pub fn run_options(&self) -> RunOptions {
         let millis = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
         RunOptions {
@@ -156,6 +156,7 @@ impl Limits {
                 base_delay_ms: millis(self.retry_base),
                 max_delay_ms: millis(self.retry_cap),
             },
+            wall_ms: u64::try_from(self.wall.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! Fault JSON: `{"method": "POST" (optional), "path_contains": "/Messages.json" (default ""),
 //! "times": 1 (default 1), "kind": KIND, ...}` where KIND is one of `status` (with `status`,
 //! `body`, optional `retry_after`), `reset_connection`, `stall_before_response` (with `ms`),
-//! `stall_mid_body` (with `ms`), `malformed_json`, `truncated_body`, `huge_body` (with `bytes`),
+//! `stall_mid_body` (with `ms`), `trickle_body` (with `ms`), `malformed_json`, `truncated_body`, `huge_body` (with `bytes`),
 //! `wrong_content_type`, `non_twilio_error_body` (with `status`), `process_then_status` (with
 //! `status`).
 
@@ -81,6 +81,9 @@ enum KindSpec {
     StallMidBody {
         ms: u64,
     },
+    TrickleBody {
+        ms: u64,
+    },
     MalformedJson {},
     TruncatedBody {},
     HugeBody {
@@ -129,6 +132,7 @@ impl From<FaultSpec> for Fault {
                 FaultKind::StallBeforeResponse(Duration::from_millis(ms))
             }
             KindSpec::StallMidBody { ms } => FaultKind::StallMidBody(Duration::from_millis(ms)),
+            KindSpec::TrickleBody { ms } => FaultKind::TrickleBody(Duration::from_millis(ms)),
             KindSpec::MalformedJson {} => FaultKind::MalformedJson,
             KindSpec::TruncatedBody {} => FaultKind::TruncatedBody,
             KindSpec::HugeBody { bytes } => FaultKind::HugeBody { bytes },

@@ -44,6 +44,9 @@ pub enum FaultKind {
     StallBeforeResponse(Duration),
     /// Perform the operation, send the headers and half the body, wait this long, send the rest.
     StallMidBody(Duration),
+    /// Perform the operation, send the headers, then the body one byte at a time with this
+    /// pause before each byte (a slow or hostile upstream).
+    TrickleBody(Duration),
     /// Answer 200 with `Content-Type: application/json` and a body that is not valid JSON;
     /// the operation is not performed.
     MalformedJson,
@@ -170,6 +173,7 @@ pub(crate) async fn play(kind: FaultKind, process: impl FnOnce() -> Reply) -> Ou
             process()
         }
         FaultKind::StallMidBody(delay) => split_body(process(), Chunk::Pause(delay), true),
+        FaultKind::TrickleBody(pause) => trickle_body(process(), pause),
         FaultKind::TruncatedBody => split_body(process(), Chunk::Abort, false),
         FaultKind::MalformedJson => Reply::raw(200, "application/json", MALFORMED_JSON),
         FaultKind::HugeBody { bytes } => Reply::raw(200, "application/json", huge_json(bytes)),
@@ -214,6 +218,20 @@ fn split_body(reply: Reply, middle: Chunk, finish: bool) -> Reply {
         ..reply
     }
     .with_header("content-length", announced.to_string())
+}
+
+/// Re-sends `reply`'s body one byte at a time, each after `pause`, with the full
+/// `Content-Length` announced up front.
+fn trickle_body(reply: Reply, pause: Duration) -> Reply {
+    let bytes = reply.body.full_bytes().unwrap_or_default();
+    let chunks = (0..bytes.len())
+        .flat_map(|at| [Chunk::Pause(pause), Chunk::Data(bytes.slice(at..at + 1))])
+        .collect();
+    Reply {
+        body: SimBody::steps(chunks),
+        ..reply
+    }
+    .with_header("content-length", bytes.len().to_string())
 }
 
 /// The largest body [`FaultKind::HugeBody`] sends (256 MiB).

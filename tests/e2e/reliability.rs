@@ -377,3 +377,59 @@ async fn a_retry_after_within_the_cap_is_honoured() {
         report.elapsed
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_trickles_in_ends_within_the_http_timeout() {
+    // Each byte comes within the between-bytes timeout (300 ms), but the whole body would
+    // take minutes: the request's total deadline (the same 300 ms) ends it.
+    let host = fault_host().await;
+    host.sim.inject(
+        Fault::new(
+            "/Accounts/",
+            FaultKind::TrickleBody(Duration::from_millis(100)),
+        )
+        .method("GET"),
+    );
+    let seeded = host.sim.state().seeded(&host.account_sid()).unwrap();
+    let report = host.run(&script(Function::GetMessage, &seeded, 0)).await;
+    let error = value(&report);
+    assert_eq!(error["kind"], json!("timeout"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("HttpResponseTimeout"),
+        "{error}"
+    );
+    assert_eq!(report.requests, 1, "a timeout is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_after_past_the_runs_wall_time_ends_the_retries_at_once() {
+    // The cap would allow a 3 s wait, but the run has 2 s in all: no waiting, one request,
+    // and the error says why.
+    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(Limits {
+        retry_cap: Duration::from_secs(5),
+        wall: Duration::from_secs(2),
+        ..fault_limits()
+    })])
+    .await;
+    host.sim
+        .inject(Fault::new("/Messages", too_many_requests(Some(3))).method("POST"));
+    let seeded = host.sim.state().seeded(&host.account_sid()).unwrap();
+    let report = host.run(&script(Function::SendSms, &seeded, 0)).await;
+    let error = value(&report);
+    assert_eq!(error["code"], json!(20429), "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("not retried: the next try would have to wait 3000 ms")
+            && message.contains("ms this run has left"),
+        "{message}"
+    );
+    assert_eq!(report.requests, 1);
+    assert!(
+        report.elapsed < Duration::from_secs(2),
+        "{:?}",
+        report.elapsed
+    );
+}

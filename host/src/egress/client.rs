@@ -55,11 +55,25 @@ impl EgressClient {
         EgressClient { client }
     }
 
-    /// Sends `request` (absolute URI) and reads the whole response, within `options`: the head
-    /// within the connect and first-byte timeouts together, each body frame within the
-    /// between-bytes timeout, and at most `max_body` bytes (a larger `Content-Length` is refused
-    /// before reading; its connection is closed, never pooled).
+    /// Sends `request` (absolute URI) and reads the whole response within `total` (a body that
+    /// trickles in cannot hold a run longer: [`HttpError::HttpResponseTimeout`]), and within
+    /// `options`: the head within the connect and first-byte timeouts together, each body frame
+    /// within the between-bytes timeout, and at most `max_body` bytes (a larger
+    /// `Content-Length` is refused before reading; its connection is closed, never pooled).
     pub async fn exchange(
+        &self,
+        request: Request<WasiBody>,
+        options: &RequestOptions,
+        max_body: u64,
+        total: Duration,
+    ) -> Result<Response<Bytes>, HttpError> {
+        tokio::time::timeout(total, self.exchange_untimed(request, options, max_body))
+            .await
+            .unwrap_or(Err(HttpError::HttpResponseTimeout))
+    }
+
+    /// [`EgressClient::exchange`] without its total deadline.
+    async fn exchange_untimed(
         &self,
         request: Request<WasiBody>,
         options: &RequestOptions,

@@ -186,6 +186,7 @@ impl WasiHttpHooks for Egress {
         let store = self.store.clone();
         let run_counts = Arc::clone(&self.run_counts);
         let max_body = self.limits.max_response_bytes;
+        let total = self.limits.http_timeout;
         let last_denial = Arc::clone(&self.last_denial);
         Box::new(async move {
             let refused = |denial: Denial| {
@@ -226,7 +227,7 @@ impl WasiHttpHooks for Egress {
             .map_err(refused)?;
             let started = Instant::now();
             let result = client
-                .exchange(admitted.request, &admitted.options, max_body)
+                .exchange(admitted.request, &admitted.options, max_body, total)
                 .await;
             match result {
                 Ok(response) => {
@@ -619,7 +620,9 @@ mod tests {
             between_bytes_timeout: Some(Duration::from_millis(500)),
         };
         let request = request(&format!("http://127.0.0.1:{port}/"), None);
-        let result = client().exchange(request, &options, 1024).await;
+        let result = client()
+            .exchange(request, &options, 1024, Duration::from_secs(5))
+            .await;
         assert!(
             matches!(result, Err(HttpError::Connect(_))),
             "a closed port: {result:?}"

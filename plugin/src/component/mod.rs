@@ -5,7 +5,7 @@ mod wasi_http;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::account::Account;
 use crate::output::Output;
@@ -35,11 +35,16 @@ impl Guest for Plugin {
             memory_bytes: usize::try_from(options.memory_bytes).unwrap_or(usize::MAX),
             instructions: options.instructions,
         };
-        let retry = RetryPolicy::standard().with_limits(
-            options.retry.max_retries,
-            Duration::from_millis(options.retry.base_delay_ms.into()),
-            Duration::from_millis(options.retry.max_delay_ms.into()),
-        );
+        let deadline = (options.wall_ms > 0)
+            .then(|| Instant::now().checked_add(Duration::from_millis(options.wall_ms)))
+            .flatten();
+        let retry = RetryPolicy::standard()
+            .with_limits(
+                options.retry.max_retries,
+                Duration::from_millis(options.retry.base_delay_ms.into()),
+                Duration::from_millis(options.retry.max_delay_ms.into()),
+            )
+            .with_deadline(deadline);
         let accounts: Vec<Account> = twilio::lua::accounts::list_accounts()
             .into_iter()
             .map(|a| Account {

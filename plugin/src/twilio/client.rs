@@ -114,10 +114,17 @@ impl Client {
         let mut retry = 0;
         loop {
             let outcome = self.transport.send(request);
-            match self.retry.delay(request.method, &outcome, retry) {
-                Some(wait) => (self.retry.sleep)(wait),
-                None => return outcome.map_err(|error| ApiError::transport(function, &error)),
+            let Some(wait) = self.retry.delay(request.method, &outcome, retry) else {
+                return outcome.map_err(|error| ApiError::transport(function, &error));
+            };
+            if let Some(note) = self.retry.past_deadline(wait) {
+                let error = match outcome {
+                    Ok(response) => twilio_error(function, &response),
+                    Err(error) => ApiError::transport(function, &error),
+                };
+                return Err(error.with_note(&note));
             }
+            (self.retry.sleep)(wait);
             retry += 1;
         }
     }

@@ -140,6 +140,12 @@ impl ApiError {
         }
     }
 
+    /// This error with `note` after its message.
+    pub fn with_note(mut self, note: &str) -> ApiError {
+        self.message = format!("{}; {note}", self.message);
+        self
+    }
+
     /// What `tostring` gives: the message, or for `twilio` errors the function, HTTP status,
     /// code, message, link and a hint.
     pub fn text(&self) -> String {

@@ -5,10 +5,11 @@
 //! a response cut off part-way), is retried only for GET and DELETE: a POST that may have reached
 //! Twilio is never sent twice. A timeout is not retried, so a stalled Twilio costs one timeout,
 //! not four. Waits are "full jitter" exponential backoff (base 100 ms, cap 3 s); a
-//! `Retry-After` is honoured, and one longer than the cap ends the retries.
+//! `Retry-After` is honoured, and one longer than the cap ends the retries. A wait that would
+//! end after the run's deadline is not made: the retries end at once, and the error says why.
 
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::transport::{HttpResponse, Method, TransportError};
 
@@ -25,6 +26,8 @@ pub struct RetryPolicy {
     pub sleep: Rc<dyn Fn(Duration)>,
     /// A random number in `[0, 1)`.
     pub random: Rc<dyn Fn() -> f64>,
+    /// When the run must be over (the host ends it then); `None`: no deadline.
+    pub deadline: Option<Instant>,
 }
 
 impl RetryPolicy {
@@ -36,7 +39,25 @@ impl RetryPolicy {
             cap: Duration::from_secs(3),
             sleep: Rc::new(std::thread::sleep),
             random: Rc::new(os_random),
+            deadline: None,
         }
+    }
+
+    /// This policy for a run that must be over by `deadline`.
+    pub fn with_deadline(self, deadline: Option<Instant>) -> RetryPolicy {
+        RetryPolicy { deadline, ..self }
+    }
+
+    /// Why not to wait `wait` for the next try: the run's deadline would pass first.
+    pub fn past_deadline(&self, wait: Duration) -> Option<String> {
+        let left = self.deadline?.saturating_duration_since(Instant::now());
+        (wait > left).then(|| {
+            format!(
+                "not retried: the next try would have to wait {} ms (Retry-After or backoff), more than the {} ms this run has left",
+                wait.as_millis(),
+                left.as_millis()
+            )
+        })
     }
 
     /// This policy with another number of retries, base and cap.
@@ -143,6 +164,20 @@ mod tests {
         let after = |value| policy.delay(Method::Get, &status(429, &[("retry-after", value)]), 0);
         assert_eq!(after("2"), Some(Duration::from_secs(2)));
         assert_eq!(after("60"), None);
+    }
+
+    #[test]
+    fn a_wait_past_the_deadline_is_not_made() {
+        let soon = Instant::now() + Duration::from_millis(1500);
+        let policy = policy().with_deadline(Some(soon));
+        assert_eq!(policy.past_deadline(Duration::from_millis(100)), None);
+        let note = policy.past_deadline(Duration::from_secs(3)).unwrap();
+        assert!(
+            note.starts_with("not retried: the next try would have to wait 3000 ms"),
+            "{note}"
+        );
+        assert!(note.ends_with(" ms this run has left"), "{note}");
+        assert_eq!(RetryPolicy::standard().past_deadline(Duration::MAX), None);
     }
 
     #[test]
