@@ -15,7 +15,7 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
-use crate::config::{HostConfig, Quotas, TenantConfig};
+use crate::config::{HostConfig, Quotas, ServerSettings, TenantConfig};
 use crate::egress::{Egress, EgressClient, TenantPolicy};
 use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
 use crate::limits::Limits;
@@ -71,6 +71,8 @@ pub struct Host {
     slots: Semaphore,
     /// The client of calls that are not tenant runs (pre-initialisation, the reference).
     idle_client: EgressClient,
+    /// How a sidecar serving this host treats its connections.
+    server: ServerSettings,
     _ticker: EpochTicker,
 }
 
@@ -131,6 +133,7 @@ impl Host {
             crate::egress::rules::load_numbering_plans_ahead();
         }
         let mut clients = BTreeMap::new();
+        let server = config.server;
         let needs_store = config.tenants.values().any(|t| t.quotas.need_store());
         let store = needs_store
             .then(|| state::open(&config.state))
@@ -162,8 +165,14 @@ impl Host {
             engine,
             pre,
             tenants,
+            server,
             _ticker: ticker,
         })
+    }
+
+    /// The `[server]` settings of the configuration this host was made from.
+    pub fn server_settings(&self) -> ServerSettings {
+        self.server
     }
 
     /// The configured tenant names.

@@ -30,11 +30,12 @@ struct Sidecar {
 
 impl Sidecar {
     fn start() -> Sidecar {
-        Sidecar::start_with(&[], &[])
+        Sidecar::start_with(&[], &[], "")
     }
 
-    /// [`Sidecar::start`] with more arguments for `serve` and more environment variables.
-    fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Sidecar {
+    /// [`Sidecar::start`] with more arguments for `serve`, more environment variables and more
+    /// configuration.
+    fn start_with(args: &[&str], envs: &[(&str, &str)], more_config: &str) -> Sidecar {
         let sim = TestSim::start(vec![SimAccount::test_default()]);
         let account = SimAccount::test_default();
         let hash = |token: &str| format!("api_token_sha256 = \"{}\"", sha256_hex(token));
@@ -52,6 +53,7 @@ impl Sidecar {
                     hash(ACME_TOKEN)
                 ),
             ),
+            more_config.to_string(),
         ]
         .concat();
         let config = write_config(&text);
@@ -284,7 +286,7 @@ fn with_no_cache_it_serves_without_touching_the_cache_directory() {
     let root = tempfile::tempdir().unwrap();
     let cache = root.path().join("compiled");
     let cache_var = ("TWILIO_HOST_CACHE_DIR", cache.to_str().unwrap());
-    let sidecar = Sidecar::start_with(&["--no-cache"], &[cache_var]);
+    let sidecar = Sidecar::start_with(&["--no-cache"], &[cache_var], "");
     let (status, body) = sidecar
         .sim
         .block_on(sidecar.run("acme", ACME_TOKEN, "return 1"));
@@ -360,16 +362,19 @@ fn a_runaway_script_does_not_hold_up_another_tenant() {
     });
 }
 
-#[test]
-fn sigterm_lets_a_running_script_finish_then_exits_0() {
-    let mut sidecar = Sidecar::start();
-    // The script's one request stalls in the simulator, so the run is in flight at SIGTERM.
+/// Starts a run of acme whose one request stalls in the simulator for `stall`, sends SIGTERM
+/// to the sidecar once that request is in flight, and gives back the run's answer (an error
+/// when the connection was dropped) and when SIGTERM was sent.
+fn sigterm_during_a_stalled_run(
+    sidecar: &Sidecar,
+    stall: Duration,
+) -> (Result<(StatusCode, Value), String>, std::time::Instant) {
     sidecar.sim.sim.inject(Fault::new(
         "/Accounts/",
-        FaultKind::StallBeforeResponse(Duration::from_secs(3)),
+        FaultKind::StallBeforeResponse(stall),
     ));
     let connections_before = sidecar.sim.sim.connection_count();
-    let (status, body) = sidecar.sim.block_on(async {
+    sidecar.sim.block_on(async {
         let running = {
             let client = sidecar.client.clone();
             let url = sidecar.serve.runs_url("acme");
@@ -386,8 +391,16 @@ fn sigterm_lets_a_running_script_finish_then_exits_0() {
             .status()
             .unwrap();
         assert!(killed.success());
-        running.await.unwrap()
-    });
+        let signalled = std::time::Instant::now();
+        (running.await.map_err(|e| e.to_string()), signalled)
+    })
+}
+
+#[test]
+fn sigterm_lets_a_running_script_finish_then_exits_0() {
+    let mut sidecar = Sidecar::start();
+    let (answer, _) = sigterm_during_a_stalled_run(&sidecar, Duration::from_secs(3));
+    let (status, body) = answer.unwrap();
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["value"], "active", "{body}");
     let exit = sidecar.serve.child.wait().unwrap();
@@ -446,4 +459,137 @@ fn a_config_without_any_token_hash_is_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("twilio-host gen-token"));
+}
+
+// ---- connection hygiene ----------------------------------------------------------------------
+
+/// `host:port` of the sidecar.
+fn address_of(serve: &ServeProcess) -> String {
+    serve.base_url.trim_start_matches("http://").to_string()
+}
+
+/// How many descriptors the process `pid` has open.
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
+
+/// Whether the server closed `stream` (a read gives end of file or an error) within `wait`.
+fn closed_within(stream: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => !matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn idle_and_slowloris_clients_do_not_starve_a_tenant_and_are_closed() {
+    let sidecar = Sidecar::start_with(
+        &[],
+        &[],
+        "[server]\nheader_read_timeout_ms = 3000\nbody_read_timeout_ms = 1000\n",
+    );
+    let address = address_of(&sidecar.serve);
+    let idle: Vec<std::net::TcpStream> = (0..1000)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    let mut slow: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| {
+            use std::io::Write;
+            let mut stream = std::net::TcpStream::connect(&address).unwrap();
+            stream
+                .write_all(b"POST /v1/tenants/acme/runs HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // A half-sent body: the head is complete, the body never comes.
+    let mut no_body = std::net::TcpStream::connect(&address).unwrap();
+    {
+        use std::io::Write;
+        let head = format!(
+            "POST /v1/tenants/beta/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {BETA_TOKEN}\r\nContent-Length: 100\r\n\r\n{{\"scr"
+        );
+        no_body.write_all(head.as_bytes()).unwrap();
+    }
+
+    let started = std::time::Instant::now();
+    let (status, body) = sidecar
+        .sim
+        .block_on(sidecar.run("beta", BETA_TOKEN, "return 'served'"));
+    let waited = started.elapsed();
+    assert_eq!((status, &body["value"]), (StatusCode::OK, &json!("served")));
+    eprintln!("a run with 1,101 idle or slow connections open was answered in {waited:?}");
+    assert!(
+        waited < Duration::from_secs(3),
+        "answered before any idle one timed out: {waited:?}"
+    );
+    // One descriptor per connection it has accepted so far, and not many more.
+    let held = open_descriptors(sidecar.serve.child.id());
+    assert!(held < 1400, "{held} descriptors");
+
+    {
+        use std::io::Read;
+        let mut answer = String::new();
+        no_body
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let _ = no_body.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"kind\":\"timeout\""), "{answer}");
+    }
+    // The header clock ends the idle and the slow ones (3 s; a minute is generous).
+    for stream in slow
+        .iter_mut()
+        .chain(idle.into_iter().step_by(50).collect::<Vec<_>>().iter_mut())
+    {
+        assert!(closed_within(stream, Duration::from_secs(60)), "still open");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while open_descriptors(sidecar.serve.child.id()) > 100 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(open_descriptors(sidecar.serve.child.id()) <= 100);
+}
+
+#[test]
+fn beyond_max_connections_new_clients_wait_instead_of_failing() {
+    let sidecar = Sidecar::start_with(
+        &[],
+        &[],
+        "[server]\nmax_connections = 20\nheader_read_timeout_ms = 1000\n",
+    );
+    let address = address_of(&sidecar.serve);
+    let _idle: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let held = open_descriptors(sidecar.serve.child.id());
+    assert!(held < 20 + 60, "{held} descriptors: the cap holds");
+    // Served once the idle ones ahead of it have timed out.
+    let (status, body) = sidecar
+        .sim
+        .block_on(sidecar.run("beta", BETA_TOKEN, "return 2"));
+    assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(2)));
+}
+
+#[test]
+fn sigterm_drops_what_is_still_running_at_the_shutdown_deadline() {
+    let mut sidecar = Sidecar::start_with(&[], &[], "[server]\nshutdown_timeout_ms = 1000\n");
+    let _slowloris = std::net::TcpStream::connect(address_of(&sidecar.serve)).unwrap();
+    let (_, signalled) = sigterm_during_a_stalled_run(&sidecar, Duration::from_secs(20));
+    let exit = sidecar.serve.child.wait().unwrap();
+    let took = signalled.elapsed();
+    eprintln!("serve exited {took:?} after SIGTERM (deadline 1 s, a run stalled for 20 s)");
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        took < Duration::from_secs(15),
+        "the 20 s run did not hold it: {took:?}"
+    );
 }

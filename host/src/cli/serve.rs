@@ -46,6 +46,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         issue_simulator_token(&mut config)?;
     }
     check_tokens(&config)?;
+    config.server.max_connections = usable_connections(config.server.max_connections);
     let mut options = HostOptions::default();
     if args.no_cache {
         options.cache_dir = None;
@@ -60,14 +61,57 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     println!("listening on http://{address}");
     let _ = std::io::stdout().flush();
     tracing::info!(%address, tenants = ?host.tenant_names(), "sidecar started");
-    let app = sidecar::router(host).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown::requested())
-        .await;
+    let served = sidecar::serve(listener, host, shutdown::requested()).await;
     drop(simulator);
     served.map_err(|error| CliError::host("the server failed", error))?;
     tracing::info!("sidecar stopped");
     Ok(())
+}
+
+/// Descriptors kept for everything but client connections: the state store, the cache, the
+/// connections to Twilio of the runs in flight.
+const RESERVED_DESCRIPTORS: u64 = 1024;
+
+/// How many client connections the process can hold: `wanted`, after raising the soft limit
+/// on open files as far as the hard limit allows, less [`RESERVED_DESCRIPTORS`] (a warning
+/// says so when that is fewer than `wanted`).
+fn usable_connections(wanted: usize) -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+        let soft = unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return wanted;
+            }
+            let needed = (wanted as u64).saturating_add(RESERVED_DESCRIPTORS);
+            if limit.rlim_cur < needed {
+                let raised = libc::rlimit {
+                    rlim_cur: needed.min(limit.rlim_max),
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+            limit.rlim_cur
+        };
+        let usable = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS).max(16))
+            .unwrap_or(usize::MAX);
+        if usable < wanted {
+            tracing::warn!(
+                wanted,
+                usable,
+                open_files_limit = soft,
+                "the open-files limit allows fewer connections than server.max_connections"
+            );
+            return usable;
+        }
+    }
+    wanted
 }
 
 /// Gives the simulator's `default` tenant a fresh random token and prints it once on stderr.

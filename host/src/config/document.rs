@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::SecretSource;
 use super::policy::Quotas;
+pub(super) use super::server::ServerDocument;
 use crate::limits::LimitsFile;
 
 /// The config file (or the environment) as written, before anything is checked.
@@ -22,6 +23,8 @@ pub(super) struct Document {
     pub tenants: BTreeMap<String, TenantDocument>,
     #[serde(default)]
     pub state: StateDocument,
+    #[serde(default)]
+    pub server: ServerDocument,
     /// Lets `http://` endpoints on hosts that are not loopback through (Basic auth in clear).
     #[serde(default)]
     pub allow_insecure_endpoints: bool,

@@ -9,6 +9,7 @@
 mod document;
 pub mod policy;
 mod resolve;
+pub mod server;
 pub mod values;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::path::Path;
 use document::{Document, Origin};
 pub use policy::{Quotas, Rules, StateUrl};
 use resolve::Resolver;
+pub use server::ServerSettings;
 pub use values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
 
 use crate::credential::Credential;
@@ -30,6 +32,8 @@ pub struct HostConfig {
     /// Where quota counts live (opened only when a tenant has a quota that counts across
     /// runs).
     pub state: StateUrl,
+    /// How the sidecar treats its connections (`[server]`).
+    pub server: ServerSettings,
 }
 
 /// One tenant: its accounts and limits.
@@ -170,11 +174,12 @@ impl HostConfig {
     }
 
     /// A configuration of `tenants`, keyed by their names, with counts in the default state
-    /// location.
+    /// location and the default server settings.
     pub fn of(tenants: impl IntoIterator<Item = TenantConfig>) -> HostConfig {
         HostConfig {
             tenants: tenants.into_iter().map(|t| (t.name.clone(), t)).collect(),
             state: StateUrl::default(),
+            server: ServerSettings::default(),
         }
     }
 
@@ -254,6 +259,24 @@ mod tests {
             acme.accounts[0].lookups_base_url.as_str(),
             "https://lookups.twilio.com"
         );
+    }
+
+    #[test]
+    fn server_settings_default_and_are_checked() {
+        let account = format!(
+            "[tenants.a.accounts.default]\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n"
+        );
+        let vars = env(&[("T", "x")]);
+        let config = HostConfig::parse(&account, "h.toml", &vars).unwrap();
+        assert_eq!(config.server, ServerSettings::default());
+        let text = format!("[server]\nmax_connections = 7\nshutdown_timeout_ms = 1500\n{account}");
+        let config = HostConfig::parse(&text, "h.toml", &vars).unwrap();
+        assert_eq!(config.server.max_connections, 7);
+        assert_eq!(config.server.shutdown_timeout.as_millis(), 1500);
+        let text = format!("[server]\nbody_read_timeout_ms = 0\n{account}");
+        let errors = HostConfig::parse(&text, "h.toml", &vars).unwrap_err();
+        assert_eq!(errors[0].key, "server.body_read_timeout_ms");
+        assert!(errors[0].message.contains("greater than 0"), "{errors:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::document::{AccountDocument, Document, EndpointsDocument, Origin};
 use super::policy::Rules;
+use super::server::ServerSettings;
 use super::values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
 use super::{AccountConfig, ConfigError, ConfigErrors, HostConfig, SecretSource, TenantConfig};
 use crate::credential::Credential;
@@ -37,6 +38,10 @@ impl Resolver<'_> {
         self.check_limits("limits", &defaults);
         let overrides = self.overrides(&document.endpoints, document.allow_insecure_endpoints);
         let state = self.state(&document.state);
+        let server = document.server.settings().unwrap_or_else(|(key, problem)| {
+            self.error(&format!("server.{key}"), &problem);
+            ServerSettings::default()
+        });
         let mut tenants = BTreeMap::new();
         for (tenant_name, tenant) in document.tenants {
             let prefix = format!("tenants.{tenant_name}");
@@ -90,7 +95,11 @@ impl Resolver<'_> {
             );
         }
         if self.errors.is_empty() {
-            Ok(HostConfig { tenants, state })
+            Ok(HostConfig {
+                tenants,
+                state,
+                server,
+            })
         } else {
             Err(ConfigErrors(self.errors))
         }

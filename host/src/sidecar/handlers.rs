@@ -71,7 +71,7 @@ pub async fn create_run(
             .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
         return response;
     }
-    let script = match read_script(body).await {
+    let script = match read_script(body, host.server_settings().body_read_timeout).await {
         Ok(script) => script,
         Err(response) => return response,
     };
@@ -100,8 +100,8 @@ fn throttled(wait: Duration) -> Response {
     response
 }
 
-/// Reads and checks the JSON body; the error is the response to send.
-async fn read_script(body: Body) -> Result<String, Response> {
+/// Reads (within `timeout`) and checks the JSON body; the error is the response to send.
+async fn read_script(body: Body, timeout: Duration) -> Result<String, Response> {
     let too_large = || {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,10 +109,21 @@ async fn read_script(body: Body) -> Result<String, Response> {
             format!("scripts may be at most {MAX_SCRIPT_BYTES} bytes"),
         )
     };
-    let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
-        Err(error) => {
+    let read = tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect());
+    let bytes = match read.await {
+        Err(_elapsed) => {
+            return Err(problem(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the request body did not arrive within {} ms",
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => return Err(too_large()),
+        Ok(Err(error)) => {
             return Err(problem(
                 StatusCode::BAD_REQUEST,
                 "bad_request",

@@ -2,7 +2,9 @@
 //! the same [`Host`] (a fresh sandbox per run, the tenant's limits) as the library. Each tenant
 //! authenticates with its own bearer token, whose SHA-256 is its `api_token_sha256`.
 //!
-//! `twilio-host serve` serves [`router`] on its own; an embedder can mount it in an axum app:
+//! `twilio-host serve` runs [`serve`]: [`router`] with the connection limits of the host's
+//! `[server]` settings. An embedder can also mount the router in an axum app of its own (its
+//! server's connection limits are then its own business):
 //!
 //! ```no_run
 //! # async fn demo(host: twilio_host::Host) -> anyhow::Result<()> {
@@ -14,6 +16,7 @@
 
 mod auth;
 mod handlers;
+mod server;
 mod throttle;
 
 use std::sync::Arc;
@@ -23,6 +26,7 @@ use axum::routing::{get, post};
 
 use crate::Host;
 pub use handlers::MAX_SCRIPT_BYTES;
+pub use server::serve;
 use throttle::Throttle;
 
 /// What the handlers share: the host, and the counts of failed token checks.

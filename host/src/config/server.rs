@@ -1,0 +1,80 @@
+//! `[server]`: how the sidecar treats its connections, so that slow or idle clients cannot hold
+//! it: how long a request's head and body may take to arrive, how many connections may be open
+//! at once, and how long a shutdown waits for the runs in flight.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The sidecar's connection limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// How long a connection waits for the whole head of its next request, counted from when
+    /// it starts waiting: it bounds both a client that sends its headers slowly and a
+    /// keep-alive connection that sits idle between requests.
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive once its head has.
+    pub body_read_timeout: Duration,
+    /// Connections open at once; beyond it new ones wait in the listen queue until one
+    /// closes (never refused by the process running out of descriptors).
+    pub max_connections: usize,
+    /// How long a shutdown (Ctrl-C, SIGTERM) lets the requests in flight finish before the
+    /// remaining connections are dropped.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// `[server]` as written; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ServerDocument {
+    header_read_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
+    shutdown_timeout_ms: Option<u64>,
+}
+
+impl ServerDocument {
+    /// The settings, or the key that is wrong and why.
+    pub fn settings(&self) -> Result<ServerSettings, (&'static str, String)> {
+        let defaults = ServerSettings::default();
+        let millis = |key: &'static str, value: Option<u64>, default: Duration| match value {
+            Some(0) => Err((key, "must be greater than 0".to_string())),
+            Some(ms) => Ok(Duration::from_millis(ms)),
+            None => Ok(default),
+        };
+        let max_connections = match self.max_connections {
+            Some(0) => return Err(("max_connections", "must be at least 1".into())),
+            Some(n) => n,
+            None => defaults.max_connections,
+        };
+        Ok(ServerSettings {
+            header_read_timeout: millis(
+                "header_read_timeout_ms",
+                self.header_read_timeout_ms,
+                defaults.header_read_timeout,
+            )?,
+            body_read_timeout: millis(
+                "body_read_timeout_ms",
+                self.body_read_timeout_ms,
+                defaults.body_read_timeout,
+            )?,
+            max_connections,
+            shutdown_timeout: millis(
+                "shutdown_timeout_ms",
+                self.shutdown_timeout_ms,
+                defaults.shutdown_timeout,
+            )?,
+        })
+    }
+}
