@@ -190,7 +190,10 @@ async fn suite(
 
     let sim = Simulator::start(SimConfig::default()).await?;
     let account = sim.accounts()[0].clone();
-    let config = with_policed_tenant(host_config(&sim, &account, Limits::default()), work);
+    let config = with_flood_tenant(with_policed_tenant(
+        host_config(&sim, &account, Limits::default()),
+        work,
+    ));
     let host = Arc::new(Host::new(
         config.clone(),
         HostOptions {
@@ -209,6 +212,9 @@ async fn suite(
     eprintln!("twilio_send_sms with a tenant policy and quotas...");
     policy_decision(&config, figures).await?;
     policy_cost(&host, plan, figures).await?;
+
+    eprintln!("another tenant's runs while one floods the host with CPU-bound runs...");
+    fairness(&host, plan, figures).await?;
 
     eprintln!("resident memory with parked runs...");
     drop(host);
@@ -556,6 +562,77 @@ fn sending(
     }
 }
 
+/// `config` and tenant `flood`: its `default` tenant with at most [`FLOOD_CAP`] runs at once.
+fn with_flood_tenant(mut config: HostConfig) -> HostConfig {
+    let mut tenant = config.tenants["default"].clone();
+    tenant.name = "flood".into();
+    tenant.limits.max_concurrent_runs = FLOOD_CAP;
+    tenant.limits.max_queued_runs = 1000;
+    config.tenants.insert(tenant.name.clone(), tenant);
+    config
+}
+
+/// Runs of tenant `flood` at once.
+const FLOOD_CAP: u32 = 2;
+
+/// Tasks that keep starting `flood` runs (more than its cap: the rest wait in its queue).
+const FLOOD_TASKS: usize = 8;
+
+/// A `flood` run: 50 ms of CPU.
+const SPIN_SCRIPT: &str = "local t = os.clock() while os.clock() - t < 0.05 do end return 1";
+
+/// Tenant `default`'s `return 1`, one at a time, alone and while [`FLOOD_TASKS`] tasks keep
+/// tenant `flood` at its cap of [`FLOOD_CAP`] CPU-bound runs: p50 and p99 of each, and how
+/// much the flood multiplies them.
+async fn fairness(host: &Arc<Host>, plan: Plan, figures: &mut Figures) -> anyhow::Result<()> {
+    let runs = plan.sms_c1 / 2;
+    // On the runtime's workers, like a sidecar's handlers (not on the thread that blocks on
+    // the suite, which the OS would time-slice against them).
+    let measure = || {
+        let host = Arc::clone(host);
+        async move {
+            tokio::spawn(async move {
+                let mut times = Vec::with_capacity(runs);
+                for _ in 0..runs {
+                    let begun = Instant::now();
+                    let report = host.run("default", "return 1").await?;
+                    anyhow::ensure!(report.outcome.is_ok(), "{:?}", report.outcome);
+                    times.push(begun.elapsed().as_secs_f64() * 1e6);
+                }
+                anyhow::Ok([percentile(&mut times, 50.0), percentile(&mut times, 99.0)])
+            })
+            .await?
+        }
+    };
+    let [idle_p50, idle_p99] = measure().await?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..FLOOD_TASKS)
+        .map(|_| {
+            let (host, stop) = (Arc::clone(host), Arc::clone(&stop));
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    host.run("flood", SPIN_SCRIPT).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let flooded = measure().await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in flood {
+        task.await??;
+    }
+    let [flood_p50, flood_p99] = flooded?;
+    figures.add("fair_b_p50_us_idle", idle_p50, "us");
+    figures.add("fair_b_p99_us_idle", idle_p99, "us");
+    figures.add("fair_b_p50_us_flood", flood_p50, "us");
+    figures.add("fair_b_p99_us_flood", flood_p99, "us");
+    figures.add("fair_b_p50_ratio", flood_p50 / idle_p50, "x");
+    figures.add("fair_b_p99_ratio", flood_p99 / idle_p99, "x");
+    Ok(())
+}
+
 /// The egress's policy work for one SMS of tenant `policed`, alone: its rules on the form
 /// (the country from the numbering plans included) and its quotas reserved in the SQLite file.
 /// Every SMS goes to a number not seen before, so the country is never one the egress
@@ -721,6 +798,7 @@ fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
         http_timeout: Duration::from_secs(300),
         wall: Duration::from_secs(600),
         max_retries: 0,
+        max_concurrent_runs: n as u32,
         ..Limits::default()
     };
     let parse_url = |url: &str| BaseUrl::parse(url).map_err(anyhow::Error::msg);
@@ -741,7 +819,10 @@ fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
         api_token_sha256: None,
         quotas: Quotas::default(),
     };
-    let config = HostConfig::of([tenant]);
+    let mut config = HostConfig::of([tenant]);
+    // What is measured is the memory parked runs really use, not the budget their caps
+    // reserve (1,000 caps of 128 MiB are more than this machine has).
+    config.server.memory_budget = n as u64 * limits.memory_bytes;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

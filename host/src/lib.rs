@@ -26,6 +26,7 @@
 //! `default-features = false` the library pulls in none of clap, axum, tracing-subscriber or
 //! the simulator.
 
+mod admission;
 pub mod bindings;
 mod code_cache;
 pub mod config;

@@ -30,6 +30,11 @@ pub struct Limits {
     pub retry_base: Duration,
     /// The longest wait between retries.
     pub retry_cap: Duration,
+    /// Runs of the tenant at once (on every host process on its own); more wait in its queue.
+    pub max_concurrent_runs: u32,
+    /// Runs of the tenant waiting for one of its run slots; more are refused at once
+    /// ([`crate::HostError::TenantBusy`]; the sidecar answers 429).
+    pub max_queued_runs: u32,
 }
 
 impl Default for Limits {
@@ -45,6 +50,8 @@ impl Default for Limits {
             max_retries: 3,
             retry_base: Duration::from_millis(100),
             retry_cap: Duration::from_millis(3_000),
+            max_concurrent_runs: 64,
+            max_queued_runs: 256,
         }
     }
 }
@@ -73,6 +80,10 @@ pub struct LimitsFile {
     pub retry_base_ms: Option<u64>,
     /// Longest wait between retries in milliseconds.
     pub retry_cap_ms: Option<u64>,
+    /// Runs of the tenant at once.
+    pub max_concurrent_runs: Option<u32>,
+    /// Runs of the tenant waiting for a slot.
+    pub max_queued_runs: Option<u32>,
 }
 
 impl LimitsFile {
@@ -97,6 +108,8 @@ impl LimitsFile {
             retry_cap: self
                 .retry_cap_ms
                 .map_or(base.retry_cap, Duration::from_millis),
+            max_concurrent_runs: self.max_concurrent_runs.unwrap_or(base.max_concurrent_runs),
+            max_queued_runs: self.max_queued_runs.unwrap_or(base.max_queued_runs),
         }
     }
 }
@@ -124,6 +137,9 @@ impl Limits {
             if value.is_zero() {
                 return Some(format!("{name} must be greater than 0"));
             }
+        }
+        if self.max_concurrent_runs == 0 {
+            return Some("max_concurrent_runs must be at least 1".into());
         }
         if self.max_retries > 10 {
             return Some("max_retries must be at most 10".into());

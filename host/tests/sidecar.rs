@@ -593,3 +593,47 @@ fn sigterm_drops_what_is_still_running_at_the_shutdown_deadline() {
         "the 20 s run did not hold it: {took:?}"
     );
 }
+
+#[test]
+fn a_tenant_whose_runs_and_queue_are_full_gets_429_with_retry_after() {
+    let sidecar = Sidecar::start_with(
+        &[],
+        &[],
+        "[tenants.beta.limits]\nmax_concurrent_runs = 1\nmax_queued_runs = 0\n",
+    );
+    sidecar.sim.sim.inject(Fault::new(
+        "/Accounts/",
+        FaultKind::StallBeforeResponse(Duration::from_secs(3)),
+    ));
+    let connections = sidecar.sim.sim.connection_count();
+    sidecar.sim.block_on(async {
+        let running = {
+            let client = sidecar.client.clone();
+            let url = sidecar.serve.runs_url("beta");
+            let script = "return app.integrations.twilio.twilio_get_account({}).status";
+            tokio::spawn(
+                async move { post(&client, url, Some(BETA_TOKEN), script_body(script)).await },
+            )
+        };
+        while sidecar.sim.sim.connection_count() == connections {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let response = sidecar
+            .client
+            .post(sidecar.serve.runs_url("beta"))
+            .bearer_auth(BETA_TOKEN)
+            .body(script_body("return 1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["kind"], "busy", "{body}");
+        // Another tenant is not affected.
+        let (status, body) = sidecar.run("acme", ACME_TOKEN, "return 3").await;
+        assert_eq!((status, &body["value"]), (StatusCode::OK, &json!(3)));
+        let (status, body) = running.await.unwrap();
+        assert_eq!((status, &body["value"]), (StatusCode::OK, &json!("active")));
+    });
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use twilio_e2e::twilio_host::config::BaseUrl;
 use twilio_e2e::twilio_host::simulated::tenant_for;
 use twilio_e2e::twilio_host::{ErrorKind, HostConfig, Limits, RunReport, TenantConfig};
-use twilio_e2e::twilio_sim::{SimAccount, SimConfig, Simulator};
+use twilio_e2e::twilio_sim::{Fault, FaultKind, SimAccount, SimConfig, Simulator};
 use twilio_e2e::{TenantSpec, TestHost, error, start_host, value};
 
 /// Every log line written on the calling thread, at every level, for as long as the guard
@@ -348,4 +348,75 @@ async fn a_run_that_outlives_its_wall_clock_limit_is_stopped() {
     );
     let after = host.run("default", "return 1").await.unwrap();
     assert_eq!(value(&after), &json!(1), "the host goes on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_at_its_run_cap_queues_then_is_refused_while_another_is_served() {
+    let capped = Limits {
+        max_concurrent_runs: 2,
+        max_queued_runs: 1,
+        ..Limits::default()
+    };
+    let host = Arc::new(
+        TestHost::with_tenants(vec![
+            TenantSpec::new("flood").limits(capped),
+            TenantSpec::new("other"),
+        ])
+        .await,
+    );
+    // Each of A's runs waits two seconds on Twilio, so that A sits at its cap.
+    host.sim.inject(
+        Fault::new(
+            "/Accounts/",
+            FaultKind::StallBeforeResponse(Duration::from_secs(2)),
+        )
+        .times(3),
+    );
+    let slow = "return app.integrations.twilio.twilio_get_account({}).status";
+    let connections = host.sim.connection_count();
+    let mut flood = Vec::new();
+    for _ in 0..3 {
+        let host = Arc::clone(&host);
+        flood.push(tokio::spawn(
+            async move { host.host.run("flood", slow).await },
+        ));
+    }
+    while host.sim.connection_count() < connections + 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Two running, one waiting: the next is refused at once, and says why.
+    let refused = host.host.run("flood", slow).await.unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            twilio_e2e::twilio_host::HostError::TenantBusy {
+                running: 2,
+                waiting: 1,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("max_concurrent_runs"),
+        "{refused}"
+    );
+    // Another tenant is served meanwhile, from a line of its own.
+    let started = Instant::now();
+    let report = host.run_as("other", "return 'b'").await;
+    eprintln!(
+        "tenant B served in {:?} while A was at its cap",
+        started.elapsed()
+    );
+    assert_eq!(value(&report), &json!("b"));
+    assert_eq!(
+        host.sim.connection_count(),
+        connections + 2,
+        "A's third still waits"
+    );
+    for run in flood {
+        let report = run.await.unwrap().expect("queued, not refused");
+        assert_eq!(value(&report), &json!("active"));
+    }
 }

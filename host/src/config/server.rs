@@ -1,6 +1,7 @@
 //! `[server]`: how the sidecar treats its connections, so that slow or idle clients cannot hold
 //! it: how long a request's head and body may take to arrive, how many connections may be open
-//! at once, and how long a shutdown waits for the runs in flight.
+//! at once, and how long a shutdown waits for the runs in flight; and the guest memory all
+//! runs of the host may reserve at once.
 
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub struct ServerSettings {
     /// How long a shutdown (Ctrl-C, SIGTERM) lets the requests in flight finish before the
     /// remaining connections are dropped.
     pub shutdown_timeout: Duration,
+    /// Guest memory, in bytes, that all runs at once may reserve: a run reserves its tenant's
+    /// whole `memory_mb` before it starts, and waits while that does not fit.
+    pub memory_budget: u64,
 }
 
 impl Default for ServerSettings {
@@ -30,8 +34,17 @@ impl Default for ServerSettings {
             body_read_timeout: Duration::from_secs(30),
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(30),
+            memory_budget: machine_memory().unwrap_or(16 << 30),
         }
     }
+}
+
+/// The machine's physical memory (`MemTotal` of `/proc/meminfo`), when it can be read.
+fn machine_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo.lines().find(|line| line.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
 }
 
 /// `[server]` as written; every key optional.
@@ -42,6 +55,7 @@ pub(super) struct ServerDocument {
     body_read_timeout_ms: Option<u64>,
     max_connections: Option<usize>,
     shutdown_timeout_ms: Option<u64>,
+    memory_budget_mb: Option<u64>,
 }
 
 impl ServerDocument {
@@ -75,6 +89,13 @@ impl ServerDocument {
                 self.shutdown_timeout_ms,
                 defaults.shutdown_timeout,
             )?,
+            memory_budget: match self.memory_budget_mb {
+                Some(mb) if mb < 8 => {
+                    return Err(("memory_budget_mb", "must be at least 8".into()));
+                }
+                Some(mb) => mb << 20,
+                None => defaults.memory_budget,
+            },
         })
     }
 }

@@ -14,11 +14,15 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 
 use super::{Shared, auth};
+use crate::HostError;
 
 /// The largest script the sidecar accepts, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
 /// The largest request body read (a 1 MiB script grows when JSON-escaped).
 const MAX_BODY_BYTES: usize = 8 * MAX_SCRIPT_BYTES;
+
+/// The `Retry-After` of a 429 for a tenant whose runs and queue are full: about a run's time.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// `POST /v1/tenants/{tenant}/runs` body.
 #[derive(Debug, Deserialize)]
@@ -83,6 +87,14 @@ pub async fn create_run(
             };
             tracing::info!(%tenant, %outcome, requests = report.requests, elapsed_ms = report.elapsed.as_millis() as u64, "sidecar run finished");
             Json(&report).into_response()
+        }
+        Err(error @ HostError::TenantBusy { .. }) => {
+            tracing::warn!(target: "twilio_host::audit", %tenant, "sidecar run refused: the tenant's runs and queue are full");
+            let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "busy", error.to_string());
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, BUSY_RETRY_AFTER_SECONDS.into());
+            response
         }
         Err(error) => problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string()),
     }
