@@ -488,8 +488,25 @@ fn closed_within(stream: &mut std::net::TcpStream, wait: Duration) -> bool {
     }
 }
 
+/// Lets this test process open `needed` descriptors (a machine's default soft limit may be
+/// 1024), as far as the hard limit allows.
+fn allow_open_files(needed: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < needed {
+            limit.rlim_cur = needed.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
 #[test]
 fn idle_and_slowloris_clients_do_not_starve_a_tenant_and_are_closed() {
+    allow_open_files(4096);
     let sidecar = Sidecar::start_with(
         &[],
         &[],
