@@ -362,30 +362,39 @@ fn a_runaway_script_does_not_hold_up_another_tenant() {
     });
 }
 
-/// Starts a run of acme whose one request stalls in the simulator for `stall`, sends SIGTERM
-/// to the sidecar once that request is in flight, and gives back the run's answer (an error
-/// when the connection was dropped) and when SIGTERM was sent.
-fn sigterm_during_a_stalled_run(
+/// Starts a run of `tenant` (with `token`) whose one request stalls in the simulator for
+/// `stall`, and returns once that request is in flight: the run's answer to await.
+async fn start_stalled_run(
     sidecar: &Sidecar,
+    tenant: &str,
+    token: &'static str,
     stall: Duration,
-) -> (Result<(StatusCode, Value), String>, std::time::Instant) {
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
     sidecar.sim.sim.inject(Fault::new(
         "/Accounts/",
         FaultKind::StallBeforeResponse(stall),
     ));
     let connections_before = sidecar.sim.sim.connection_count();
+    let client = sidecar.client.clone();
+    let url = sidecar.serve.runs_url(tenant);
+    let script = "return app.integrations.twilio.twilio_get_account({}).status";
+    let running =
+        tokio::spawn(async move { post(&client, url, Some(token), script_body(script)).await });
+    while sidecar.sim.sim.connection_count() == connections_before {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running
+}
+
+/// Starts a stalled run of acme ([`start_stalled_run`]), sends SIGTERM to the sidecar while
+/// its request is in flight, and gives back the run's answer (an error when the connection
+/// was dropped) and when SIGTERM was sent.
+fn sigterm_during_a_stalled_run(
+    sidecar: &Sidecar,
+    stall: Duration,
+) -> (Result<(StatusCode, Value), String>, std::time::Instant) {
     sidecar.sim.block_on(async {
-        let running = {
-            let client = sidecar.client.clone();
-            let url = sidecar.serve.runs_url("acme");
-            let script = "return app.integrations.twilio.twilio_get_account({}).status";
-            tokio::spawn(
-                async move { post(&client, url, Some(ACME_TOKEN), script_body(script)).await },
-            )
-        };
-        while sidecar.sim.sim.connection_count() == connections_before {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let running = start_stalled_run(sidecar, "acme", ACME_TOKEN, stall).await;
         let killed = std::process::Command::new("kill")
             .args(["-TERM", &sidecar.serve.child.id().to_string()])
             .status()
@@ -618,23 +627,8 @@ fn a_tenant_whose_runs_and_queue_are_full_gets_429_with_retry_after() {
         &[],
         "[tenants.beta.limits]\nmax_concurrent_runs = 1\nmax_queued_runs = 0\n",
     );
-    sidecar.sim.sim.inject(Fault::new(
-        "/Accounts/",
-        FaultKind::StallBeforeResponse(Duration::from_secs(3)),
-    ));
-    let connections = sidecar.sim.sim.connection_count();
     sidecar.sim.block_on(async {
-        let running = {
-            let client = sidecar.client.clone();
-            let url = sidecar.serve.runs_url("beta");
-            let script = "return app.integrations.twilio.twilio_get_account({}).status";
-            tokio::spawn(
-                async move { post(&client, url, Some(BETA_TOKEN), script_body(script)).await },
-            )
-        };
-        while sidecar.sim.sim.connection_count() == connections {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let running = start_stalled_run(&sidecar, "beta", BETA_TOKEN, Duration::from_secs(3)).await;
         let response = sidecar
             .client
             .post(sidecar.serve.runs_url("beta"))

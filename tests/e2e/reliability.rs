@@ -358,17 +358,26 @@ async fn retries_follow_each_tenants_limits() {
     }
 }
 
+/// An SMS sent by a tenant with `limits`, whose first POST Twilio answers with 429 and
+/// `Retry-After: retry_after` seconds.
+async fn send_after_one_429(
+    limits: Limits,
+    retry_after: u32,
+) -> twilio_e2e::twilio_host::RunReport {
+    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(limits)]).await;
+    host.sim
+        .inject(Fault::new("/Messages", too_many_requests(Some(retry_after))).method("POST"));
+    let seeded = host.sim.state().seeded(&host.account_sid()).unwrap();
+    host.run(&script(Function::SendSms, &seeded, 0)).await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retry_after_within_the_cap_is_honoured() {
-    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(Limits {
+    let limits = Limits {
         retry_cap: Duration::from_secs(2),
         ..fault_limits()
-    })])
-    .await;
-    host.sim
-        .inject(Fault::new("/Messages", too_many_requests(Some(1))).method("POST"));
-    let seeded = host.sim.state().seeded(&host.account_sid()).unwrap();
-    let report = host.run(&script(Function::SendSms, &seeded, 0)).await;
+    };
+    let report = send_after_one_429(limits, 1).await;
     assert_eq!(value(&report), &json!({"ok": true}));
     assert_eq!(report.requests, 2);
     assert!(
@@ -408,16 +417,12 @@ async fn a_body_that_trickles_in_ends_within_the_http_timeout() {
 async fn a_retry_after_past_the_runs_wall_time_ends_the_retries_at_once() {
     // The cap would allow a 3 s wait, but the run has 2 s in all: no waiting, one request,
     // and the error says why.
-    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(Limits {
+    let limits = Limits {
         retry_cap: Duration::from_secs(5),
         wall: Duration::from_secs(2),
         ..fault_limits()
-    })])
-    .await;
-    host.sim
-        .inject(Fault::new("/Messages", too_many_requests(Some(3))).method("POST"));
-    let seeded = host.sim.state().seeded(&host.account_sid()).unwrap();
-    let report = host.run(&script(Function::SendSms, &seeded, 0)).await;
+    };
+    let report = send_after_one_429(limits, 3).await;
     let error = value(&report);
     assert_eq!(error["code"], json!(20429), "{error}");
     let message = error["message"].as_str().unwrap();
