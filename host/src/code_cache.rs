@@ -47,14 +47,15 @@ pub fn load_component(
         return build(bytes).map(|(component, _)| component);
     };
     let path = dir.join(format!("{}.cwasm", cache_key(engine, bytes)));
+    let cached = path.is_file();
     let trusted = create_private_dir(dir)
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))
-        .and_then(|()| check_trusted(if path.is_file() { &path } else { dir }));
+        .and_then(|()| check_trusted(if cached { &path } else { dir }));
     if let Err(why) = trusted {
         tracing::warn!(dir = %dir.display(), "not using the compiled-code cache: {why}; compiling in memory");
         return build(bytes).map(|(component, _)| component);
     }
-    if path.is_file() {
+    if cached {
         // SAFETY: the file was written by `store` below from `Component::serialize` for an
         // engine with the same compatibility hash (it is in the file name), and wasmtime checks
         // the header again. Only the user running the host can have written it: it and every
