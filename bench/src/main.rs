@@ -4,7 +4,8 @@
 //! without the compiled-code cache), the cost of one fresh sandbox per run through `Host::run`
 //! against a native `mlua::Lua`, `twilio_send_sms` end to end against the loopback simulator
 //! next to a native keep-alive hyper client sending the identical request, the host's resident
-//! memory with 1, 100 and 1000 runs parked in a stalled request, and the component's size.
+//! memory with 1, 100 and 1000 runs parked in a stalled request and after those runs have
+//! ended (what the instance pool keeps), and the component's size.
 //!
 //! Prints a table and one `BENCH <name> <value> <unit>` line per figure, and writes the same to
 //! `--out`. `twilio-bench park ...` is the child process of the memory measurement.
@@ -35,6 +36,8 @@ const SMS_SCRIPT: &str = r#"return app.integrations.twilio.twilio_send_sms({
 const PARK_SCRIPT: &str = "return app.integrations.twilio.twilio_get_account({}).status";
 const STALL: Duration = Duration::from_secs(600);
 const RSS_SIZES: [usize; 3] = [1, 100, 1000];
+/// The parked runs whose end is measured too: what the pool keeps after they are gone.
+const BURST_SIZE: usize = 1000;
 
 /// Iteration counts; `--quick` divides them for a smoke run.
 #[derive(Clone, Copy)]
@@ -749,7 +752,8 @@ async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> an
                 n.to_string(),
             ])
             .env(PARK_TOKEN_VAR, &account.auth_token)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(120);
         let parked = loop {
@@ -761,19 +765,43 @@ async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> an
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        // Let every run reach its wait, then read the host's resident set.
+        // Let every run reach its wait, then read the host's resident set; then end the runs
+        // and read what is left.
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let kb = vm_rss_kb(child.id());
+        let parked_kb = vm_rss_kb(child.id());
+        let after_kb = tokio::task::block_in_place(|| end_parked_runs(&mut child));
         let _ = child.kill();
         let _ = child.wait();
         ensure!(parked, "{n} runs did not all reach the simulator");
-        let kb = kb?;
-        rss.insert(n, kb);
-        figures.add(&format!("rss_mb_idle_{n}"), kb / 1024.0, "MiB");
+        let (parked_kb, after_kb) = (parked_kb?, after_kb?);
+        rss.insert(n, parked_kb);
+        figures.add(&format!("rss_mb_idle_{n}"), parked_kb / 1024.0, "MiB");
+        if n == BURST_SIZE {
+            figures.add(&format!("rss_mb_after_{n}"), after_kb / 1024.0, "MiB");
+            figures.add(
+                &format!("retained_kb_per_run_{n}"),
+                (after_kb - rss[&1]) / (n - 1) as f64,
+                "KiB",
+            );
+        }
     }
     sim.clear_faults();
     figures.add("per_run_kb", (rss[&1000] - rss[&1]) / 999.0, "KiB");
     Ok(())
+}
+
+/// Tells a `park` child to end its runs, waits until it has, and reads its resident set.
+fn end_parked_runs(child: &mut std::process::Child) -> anyhow::Result<f64> {
+    use std::io::{BufRead, Write};
+    let mut stdin = child.stdin.take().context("the child's stdin")?;
+    writeln!(stdin, "end")?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    ensure!(line.trim() == "ended", "the park child answered {line:?}");
+    // A moment for the child's released pages to leave its resident set.
+    std::thread::sleep(Duration::from_millis(300));
+    vm_rss_kb(child.id())
 }
 
 fn vm_rss_kb(pid: u32) -> anyhow::Result<f64> {
@@ -790,7 +818,8 @@ fn vm_rss_kb(pid: u32) -> anyhow::Result<f64> {
 }
 
 /// The child of the memory measurement: a host with `n` runs, each parked in a request the
-/// simulator stalls. Runs until killed.
+/// simulator stalls. When a line arrives on stdin it ends the runs (dropping them, as a
+/// sidecar does when a client goes away), prints `ended`, and waits to be killed.
 fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
     let token =
         std::env::var(PARK_TOKEN_VAR).with_context(|| format!("{PARK_TOKEN_VAR} is not set"))?;
@@ -840,9 +869,16 @@ fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
                 tokio::spawn(async move { host.run("default", PARK_SCRIPT).await })
             })
             .collect();
+        tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await??;
+        for run in &runs {
+            run.abort();
+        }
         for run in runs {
             let _ = run.await;
         }
+        println!("ended");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        std::future::pending::<()>().await;
         anyhow::Ok(())
     })
 }
@@ -884,7 +920,7 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
 }
 
 /// The issue's targets: figure and upper bound.
-const TARGETS: [(&str, f64); 8] = [
+const TARGETS: [(&str, f64); 9] = [
     ("run_vs_native", 1.0),
     ("run_p99_us", 150.0),
     ("cold_start_ms", 20.0),
@@ -892,6 +928,11 @@ const TARGETS: [(&str, f64); 8] = [
     ("sms_policy_cost_c1", 1.10),
     ("sms_policy_cost_c16", 1.10),
     ("per_run_kb", 1024.0),
+    // What one slot may keep after its run by the pool's formula (`twilio_host::engine`).
+    (
+        "retained_kb_per_run_1000",
+        twilio_host::engine::SLOT_RETAINED_BYTES as f64 / 1024.0,
+    ),
     ("component_kb", 1024.0),
 ];
 

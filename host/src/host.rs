@@ -16,9 +16,12 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use crate::admission::{MemoryBudget, TenantTurns};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
+use crate::config::server::DEFAULT_MAX_CONCURRENT_RUNS;
 use crate::config::{HostConfig, Quotas, ServerSettings, TenantConfig};
 use crate::egress::{Egress, EgressClient, TenantPolicy};
-use crate::engine::{EPOCH_TICK, EpochTicker, PoolSize, build_engine};
+use crate::engine::{
+    EPOCH_TICK, EpochTicker, PoolOccupancy, PoolSize, build_engine, pool_occupancy,
+};
 use crate::limits::Limits;
 use crate::plugin::PLUGIN_COMPONENT;
 use crate::plugin_ctx::{PluginCtx, add_to_linker_async};
@@ -43,7 +46,7 @@ pub struct HostOptions {
 impl Default for HostOptions {
     fn default() -> HostOptions {
         HostOptions {
-            max_concurrent_runs: 1000,
+            max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             cache_dir: default_cache_dir(),
             component: None,
         }
@@ -78,6 +81,8 @@ pub enum HostError {
 /// A ready host: the compiled plugin, the tenants, and the epoch ticker.
 pub struct Host {
     engine: Engine,
+    /// How the engine's instance pool is sized.
+    pool: PoolSize,
     pre: PluginPre<RunState>,
     tenants: BTreeMap<String, Tenant>,
     /// One permit per instance slot of the pool: runs beyond it wait instead of failing.
@@ -117,11 +122,12 @@ impl Host {
             .map(|t| t.limits.memory_bytes)
             .max()
             .unwrap_or(64 << 20);
-        let engine = build_engine(PoolSize {
+        let pool = PoolSize {
             max_concurrent_runs: options.max_concurrent_runs,
             max_memory_bytes,
-        })
-        .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
+        };
+        let engine =
+            build_engine(pool).map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
         let mut linker = Linker::<RunState>::new(&engine);
         add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
         let idle_client = EgressClient::new(Limits::default().http_timeout);
@@ -193,6 +199,7 @@ impl Host {
             memory: MemoryBudget::new(server.memory_budget),
             idle_client,
             engine,
+            pool,
             pre,
             tenants,
             server,
@@ -203,6 +210,16 @@ impl Host {
     /// The `[server]` settings of the configuration this host was made from.
     pub fn server_settings(&self) -> ServerSettings {
         self.server
+    }
+
+    /// How the instance pool is sized (and so what it may keep resident after a burst).
+    pub fn pool_size(&self) -> PoolSize {
+        self.pool
+    }
+
+    /// What the instance pool holds now: live runs, warm slots, bytes they keep resident.
+    pub fn pool_occupancy(&self) -> PoolOccupancy {
+        pool_occupancy(&self.engine)
     }
 
     /// The configured tenant names.

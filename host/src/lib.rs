@@ -32,7 +32,7 @@ mod code_cache;
 pub mod config;
 pub mod credential;
 pub mod egress;
-mod engine;
+pub mod engine;
 mod host;
 pub mod limits;
 mod plugin;

@@ -26,6 +26,19 @@ fn two_tenant_setup(extra_acme: &str) -> (TestSim, common::ConfigFile) {
     (sim, write_config(&text))
 }
 
+/// What `check` prints for `config` (whose tenants' token is in `ACME_TOKEN`); it must pass.
+fn checked(config: &common::ConfigFile) -> String {
+    let output = twilio_host()
+        .args(["check", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    stdout_of(&output)
+}
+
 fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -654,6 +667,37 @@ fn check_lists_tenants_and_accounts_but_never_a_secret() {
 }
 
 #[test]
+fn check_prints_the_server_settings_and_what_the_pool_may_keep() {
+    let (_sim, config) = two_tenant_setup("");
+    let server =
+        "[server]\nmax_concurrent_runs = 100\nmemory_budget_mb = 4096\nmax_connections = 50\n";
+    let text = server.to_string() + &std::fs::read_to_string(&config.path).unwrap();
+    std::fs::write(&config.path, text).unwrap();
+    let stdout = checked(&config);
+    // 100 slots (fewer than 128: one shard) of at most 656 KiB each.
+    assert!(
+        stdout.contains(
+            "server: 100 runs at once, guest memory budget 4096 MiB, idle run slots keep at most 64 MiB after bursts\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "  connections: 50 at once; head 10000 ms, body 30000 ms, shutdown 30000 ms\n"
+        ),
+        "{stdout}"
+    );
+    let zero = write_config("[server]\nmax_concurrent_runs = 0\n");
+    twilio_host()
+        .args(["check", "--config"])
+        .arg(&zero.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("max_concurrent_runs"))
+        .stderr(predicate::str::contains("must be at least 1"));
+}
+
+#[test]
 fn check_prints_each_tenants_policy_quotas_and_where_counts_live() {
     let (_sim, config) = two_tenant_setup("");
     let policy = r#"
@@ -668,15 +712,7 @@ segments_per_day = 1000
 "#;
     let text = std::fs::read_to_string(&config.path).unwrap() + policy;
     std::fs::write(&config.path, text).unwrap();
-    let output = twilio_host()
-        .args(["check", "--config"])
-        .arg(&config.path)
-        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    let stdout = stdout_of(&output);
+    let stdout = checked(&config);
     let acme = &stdout[stdout.find("tenant acme").unwrap()..stdout.find("tenant beta").unwrap()];
     assert!(
         acme.contains("    functions = [\"read\", \"send\"]\n"),

@@ -80,6 +80,10 @@ pub struct LoadReport {
     pub rss_samples: Vec<u64>,
     /// RSS at the end, in KiB.
     pub rss_end_kib: u64,
+    /// What the instance pool's idle slots keep resident at the end, in KiB.
+    pub pool_retained_kib: u64,
+    /// The most they may keep after bursts of the load's concurrency, in KiB.
+    pub pool_retained_bound_kib: u64,
     /// Wall time of the runs.
     pub elapsed: Duration,
 }
@@ -93,9 +97,11 @@ impl LoadReport {
         self.duplicates == 0 && self.lost == 0 && self.phantoms == 0 && self.foreign == 0
     }
 
-    /// RSS grew after warm-up by at most [`RSS_GROWTH_ALLOWED_KIB`].
+    /// RSS grew after warm-up by at most [`RSS_GROWTH_ALLOWED_KIB`], and the pool's idle slots
+    /// keep no more than the bound the pool's settings give.
     pub fn memory_flat(&self) -> bool {
         self.rss_end_kib.saturating_sub(self.rss_warm_kib) <= RSS_GROWTH_ALLOWED_KIB
+            && self.pool_retained_kib <= self.pool_retained_bound_kib
     }
 }
 
@@ -121,6 +127,11 @@ impl fmt::Display for LoadReport {
             self.rss_start_kib, self.rss_warm_kib, self.rss_end_kib
         )?;
         writeln!(f, "RSS each tenth: {:?} KiB", self.rss_samples)?;
+        writeln!(
+            f,
+            "kept by idle pool slots: {} KiB (bound for this concurrency: {} KiB)",
+            self.pool_retained_kib, self.pool_retained_bound_kib
+        )?;
         write!(f, "elapsed:       {:.1} s", self.elapsed.as_secs_f64())
     }
 }
@@ -510,6 +521,9 @@ pub async fn run(config: LoadConfig) -> LoadReport {
     host.sim.clear_faults();
     host.sim.clear_requests();
     report.rss_end_kib = rss_kib();
+    report.pool_retained_kib = host.host.pool_occupancy().retained_bytes >> 10;
+    let peak = u32::try_from(config.concurrency).unwrap_or(u32::MAX);
+    report.pool_retained_bound_kib = host.host.pool_size().retained_bytes_after(peak) >> 10;
     report.faults = *faults.lock().unwrap();
     let records = std::mem::take(&mut *records.lock().unwrap());
     tally(&host, &tenants, &records, &mut report);

@@ -3,6 +3,7 @@
 use super::setup::{self, Loaded};
 use super::{CliError, ConfigArgs};
 use twilio_host::config::Rules;
+use twilio_host::engine::PoolSize;
 
 /// Arguments of `check`.
 #[derive(Debug, clap::Args)]
@@ -72,7 +73,35 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
     if config.tenants.values().any(|t| t.quotas.need_store()) {
         println!("quota counts: {}", config.state);
     }
+    print_server(&config);
     Ok(())
+}
+
+/// The `[server]` settings as `serve` would use them, with what its pool may keep resident.
+fn print_server(config: &twilio_host::HostConfig) {
+    let server = config.server;
+    let pool = PoolSize {
+        max_concurrent_runs: server.max_concurrent_runs,
+        max_memory_bytes: config
+            .tenants
+            .values()
+            .map(|t| t.limits.memory_bytes)
+            .max()
+            .unwrap_or(0),
+    };
+    println!(
+        "server: {} runs at once, guest memory budget {} MiB, idle run slots keep at most {} MiB after bursts",
+        server.max_concurrent_runs,
+        server.memory_budget >> 20,
+        pool.retained_bytes_after(server.max_concurrent_runs) >> 20,
+    );
+    println!(
+        "  connections: {} at once; head {} ms, body {} ms, shutdown {} ms",
+        server.max_connections,
+        server.header_read_timeout.as_millis(),
+        server.body_read_timeout.as_millis(),
+        server.shutdown_timeout.as_millis(),
+    );
 }
 
 fn print_indented(text: &str, indent: &str) {

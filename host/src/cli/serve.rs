@@ -47,7 +47,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     }
     check_tokens(&config)?;
     config.server.max_connections = usable_connections(config.server.max_connections);
-    let mut options = HostOptions::default();
+    let mut options = HostOptions {
+        max_concurrent_runs: config.server.max_concurrent_runs,
+        ..HostOptions::default()
+    };
     if args.no_cache {
         options.cache_dir = None;
     }

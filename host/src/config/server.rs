@@ -1,11 +1,14 @@
 //! `[server]`: how the sidecar treats its connections, so that slow or idle clients cannot hold
 //! it: how long a request's head and body may take to arrive, how many connections may be open
-//! at once, and how long a shutdown waits for the runs in flight; and the guest memory all
-//! runs of the host may reserve at once.
+//! at once, and how long a shutdown waits for the runs in flight; and how many runs, and how
+//! much guest memory, all tenants of the host may have at once.
 
 use std::time::Duration;
 
 use serde::Deserialize;
+
+/// Runs of all tenants alive at once unless `[server] max_concurrent_runs` says otherwise.
+pub const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 1000;
 
 /// The sidecar's connection limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +28,9 @@ pub struct ServerSettings {
     /// Guest memory, in bytes, that all runs at once may reserve: a run reserves its tenant's
     /// whole `memory_mb` before it starts, and waits while that does not fit.
     pub memory_budget: u64,
+    /// Runs of all tenants alive at once: the size of the sidecar's instance pool (more wait
+    /// for a slot), and so of what its idle slots may keep resident after a burst.
+    pub max_concurrent_runs: u32,
 }
 
 impl Default for ServerSettings {
@@ -35,6 +41,7 @@ impl Default for ServerSettings {
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(30),
             memory_budget: machine_memory().unwrap_or(16 << 30),
+            max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
         }
     }
 }
@@ -56,6 +63,7 @@ pub(super) struct ServerDocument {
     max_connections: Option<usize>,
     shutdown_timeout_ms: Option<u64>,
     memory_budget_mb: Option<u64>,
+    max_concurrent_runs: Option<u32>,
 }
 
 impl ServerDocument {
@@ -95,6 +103,11 @@ impl ServerDocument {
                 }
                 Some(mb) => mb << 20,
                 None => defaults.memory_budget,
+            },
+            max_concurrent_runs: match self.max_concurrent_runs {
+                Some(0) => return Err(("max_concurrent_runs", "must be at least 1".into())),
+                Some(n) => n,
+                None => defaults.max_concurrent_runs,
             },
         })
     }

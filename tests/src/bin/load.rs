@@ -2,8 +2,8 @@
 //!
 //! Options (all optional; `--help` lists them): `--runs N` (10000), `--tenants N` (50),
 //! `--concurrency N` (16), `--faults PERCENT` (25), `--seed N` (7). Exits with status 1 if any message was duplicated,
-//! lost or created despite a reported failure, if a tenant saw another's data, or if RSS kept
-//! growing after warm-up.
+//! lost or created despite a reported failure, if a tenant saw another's data, if RSS kept
+//! growing after warm-up, or if the pool's idle slots keep more than its settings allow.
 
 use std::process::ExitCode;
 
@@ -50,9 +50,11 @@ async fn main() -> ExitCode {
         if consistent { "yes" } else { "NO" }
     );
     println!(
-        "RSS flat after warm-up (grew {} KiB, {} allowed): {}",
+        "memory bounded (RSS grew {} KiB after warm-up, {} allowed; idle pool slots keep {} KiB, {} allowed): {}",
         report.rss_end_kib.saturating_sub(report.rss_warm_kib),
         RSS_GROWTH_ALLOWED_KIB,
+        report.pool_retained_kib,
+        report.pool_retained_bound_kib,
         if flat { "yes" } else { "NO" }
     );
     if consistent && flat {
