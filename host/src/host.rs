@@ -108,6 +108,11 @@ struct Tenant {
     store: Option<Arc<dyn StateStore>>,
 }
 
+/// The epoch deadline of a call that is not a script run (pre-initialisation, the reference):
+/// ten minutes of ticks, counted from the epoch at the call (a deadline of `u64::MAX` would
+/// overflow once the ticker has advanced the epoch).
+const IDLE_CALL_TICKS: u64 = 60_000;
+
 /// Marker error raised from the epoch callback when a run's CPU budget is spent.
 #[derive(Debug, thiserror::Error)]
 #[error("CPU budget used up")]
@@ -137,7 +142,7 @@ impl Host {
             options.cache_dir.as_deref(),
             |bytes| {
                 let mut store = Store::new(&engine, idle_state(&idle_client));
-                store.set_epoch_deadline(u64::MAX);
+                store.set_epoch_deadline(IDLE_CALL_TICKS);
                 pre_initialise(&engine, &linker, store, bytes)
             },
         )
@@ -208,8 +213,8 @@ impl Host {
     }
 
     /// The `[server]` settings of the configuration this host was made from.
-    pub fn server_settings(&self) -> ServerSettings {
-        self.server
+    pub fn server_settings(&self) -> &ServerSettings {
+        &self.server
     }
 
     /// How the instance pool is sized (and so what it may keep resident after a burst).
@@ -326,7 +331,7 @@ impl Host {
     /// one function's section (`None` for an unknown function).
     pub async fn reference(&self, function: Option<&str>) -> anyhow::Result<Option<String>> {
         let mut store = Store::new(&self.engine, idle_state(&self.idle_client));
-        store.set_epoch_deadline(u64::MAX);
+        store.set_epoch_deadline(IDLE_CALL_TICKS);
         let plugin = self
             .pre
             .instantiate_async(&mut store)

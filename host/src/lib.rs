@@ -35,6 +35,8 @@ pub mod egress;
 pub mod engine;
 mod host;
 pub mod limits;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod plugin;
 pub mod plugin_ctx;
 mod preinit;

@@ -107,6 +107,44 @@ impl From<RunError> for ScriptError {
     }
 }
 
+impl ScriptError {
+    /// The failure as a person (or an agent) reads it: kind and message, the error table's
+    /// kind, rule, field, Twilio code and HTTP status when there are some, and the traceback
+    /// (no final newline).
+    pub fn describe(&self) -> String {
+        let mut text = format!("error ({}): {}\n", self.kind.as_str(), self.message);
+        if let Some(value) = &self.value {
+            let field = |name: &str| value.get(name).filter(|v| !v.is_null());
+            if let Some(kind) = field("kind").and_then(|k| k.as_str()) {
+                text.push_str(&format!("error kind: {kind}"));
+                let about: Vec<String> = ["rule", "field"]
+                    .into_iter()
+                    .filter_map(|name| {
+                        field(name)
+                            .and_then(|v| v.as_str())
+                            .map(|v| format!("{name} {v}"))
+                    })
+                    .collect();
+                if !about.is_empty() {
+                    text.push_str(&format!(" ({})", about.join(", ")));
+                }
+                text.push('\n');
+            }
+            if let Some(code) = field("code") {
+                text.push_str(&format!("twilio code: {code}"));
+                if let Some(status) = field("status") {
+                    text.push_str(&format!(", HTTP status: {status}"));
+                }
+                text.push('\n');
+            }
+        }
+        if let Some(traceback) = &self.traceback {
+            text.push_str(traceback);
+        }
+        text.trim_end().to_string()
+    }
+}
+
 impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.message)

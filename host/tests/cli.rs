@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::time::Duration;
 
 use common::{
     TestSim, tenant_toml, twilio_host, twilio_host_process, workspace_root, write_config,
@@ -931,4 +932,68 @@ fn sim_prints_urls_and_credentials_and_serves_scripts_until_sigterm() {
         .unwrap();
     assert!(status.success());
     assert!(child.wait().unwrap().success(), "sim exits 0 on SIGTERM");
+}
+
+// ---- mcp -------------------------------------------------------------------------------------
+
+/// `twilio-host mcp` for tenant `acme` of a config against the simulator: one run at a time,
+/// and limits that let a loop spin for minutes (so that only cancelling can stop it soon).
+fn mcp_over_stdio(sim: &TestSim, config: &common::ConfigFile) -> common::mcp_client::Client {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_twilio-host"));
+    for var in common::CLEARED_VARS {
+        command.env_remove(var);
+    }
+    command
+        .args(["mcp", "--tenant", "acme", "--config"])
+        .arg(&config.path)
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token);
+    sim.block_on(async {
+        let transport =
+            rmcp::transport::TokioChildProcess::new(command).expect("twilio-host mcp starts");
+        rmcp::ServiceExt::serve((), transport)
+            .await
+            .expect("the MCP client initializes")
+    })
+}
+
+#[test]
+fn mcp_over_stdio_runs_scripts_serves_the_reference_and_stops_a_cancelled_run() {
+    let sim = TestSim::start(vec![SimAccount::test_default()]);
+    let limits = "limits = { max_concurrent_runs = 1, cpu_ms = 600000, wall_ms = 600000, lua_instructions = 1000000000000000 }";
+    let config = write_config(&format!(
+        "{}{}",
+        sim.endpoints_toml(),
+        tenant_toml("acme", &SimAccount::test_default(), "ACME_TOKEN", limits)
+    ));
+    let client = mcp_over_stdio(&sim, &config);
+    let sid = sim.block_on(common::mcp_client::check_tools_and_reference(&client));
+    let bodies: Vec<String> = sim
+        .sim
+        .state()
+        .messages(&SimAccount::test_default().account_sid)
+        .iter()
+        .filter(|m| m["sid"] == sid.as_str())
+        .map(|m| m["body"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(bodies, ["over MCP"], "the SMS reached the simulator once");
+
+    // A client that gives up on a run cancels it: the sandbox stops, and the tenant's only run
+    // slot is free for the next run at once (else it would wait ten minutes for the CPU limit).
+    sim.block_on(async {
+        let endless = common::mcp_client::run(&client, "while true do end");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), endless)
+                .await
+                .is_err(),
+            "the loop is still running"
+        );
+        let next = tokio::time::timeout(
+            Duration::from_secs(60),
+            common::mcp_client::run(&client, "return 41 + 1"),
+        )
+        .await
+        .expect("the next run got the slot: the cancelled one stopped");
+        assert_eq!(next.structured_content.unwrap()["value"], 42);
+        client.cancel().await.expect("the client closes");
+    });
 }

@@ -648,3 +648,113 @@ fn a_tenant_whose_runs_and_queue_are_full_gets_429_with_retry_after() {
         assert_eq!((status, &body["value"]), (StatusCode::OK, &json!("active")));
     });
 }
+
+// ---- /mcp ------------------------------------------------------------------------------------
+
+const GAMMA_TOKEN: &str = "gamma-token-5555555555555";
+
+/// The sidecar with one more account for beta (`ledger`) and a tenant `gamma` with a token of
+/// its own and no `ledger`.
+fn sidecar_for_mcp() -> Sidecar {
+    let account = SimAccount::test_default();
+    let more = format!(
+        "[tenants.beta.accounts.ledger]\naccount_sid = \"{}\"\nauth_token_env = \"SIM_TOKEN\"\n{}",
+        account.account_sid,
+        tenant_toml(
+            "gamma",
+            &account,
+            "SIM_TOKEN",
+            &format!("api_token_sha256 = \"{}\"", sha256_hex(GAMMA_TOKEN))
+        )
+    );
+    Sidecar::start_with(&[], &[], &more)
+}
+
+/// An MCP client of the sidecar's `/mcp` with `token`.
+async fn mcp_client(sidecar: &Sidecar, token: &str) -> common::mcp_client::Client {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", sidecar.serve.base_url))
+            .auth_header(token);
+    rmcp::ServiceExt::serve((), StreamableHttpClientTransport::from_config(config))
+        .await
+        .expect("the MCP client initializes")
+}
+
+#[test]
+fn mcp_over_http_runs_as_the_tenant_of_the_token_and_refuses_everything_else() {
+    let sidecar = sidecar_for_mcp();
+    sidecar.sim.block_on(async {
+        let beta = mcp_client(&sidecar, BETA_TOKEN).await;
+        common::mcp_client::check_tools_and_reference(&beta).await;
+        let ledger = "return app.integrations.twilio.ledger.twilio_get_account({}).status";
+        let own = common::mcp_client::run(&beta, ledger).await;
+        assert_eq!(own.structured_content.unwrap()["value"], "active");
+
+        // gamma's token reaches gamma's accounts only.
+        let gamma = mcp_client(&sidecar, GAMMA_TOKEN).await;
+        let foreign = common::mcp_client::run(&gamma, ledger).await;
+        assert_eq!(foreign.is_error, Some(true));
+        let message = common::mcp_client::text(&foreign);
+        assert!(
+            message.contains("ledger") && !message.contains("active"),
+            "{message}"
+        );
+        beta.cancel().await.unwrap();
+        gamma.cancel().await.unwrap();
+    });
+    let requests = sidecar.sim.request_count();
+
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "probe", "version": "1"}}});
+    let mcp_post = |token: Option<&str>, headers: &[(&str, &str)]| {
+        let mut request = sidecar
+            .client
+            .post(format!("{}/mcp", sidecar.serve.base_url))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(initialize.to_string());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    sidecar.sim.block_on(async {
+        for token in [
+            None,
+            Some("wrong-token-0000000000000000000000"),
+            Some(ACME_TOKEN),
+        ] {
+            // acme's token is runaway's too: at /mcp a token must name one tenant.
+            let response = mcp_post(token, &[]).await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{token:?}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        }
+        let page = mcp_post(Some(BETA_TOKEN), &[("origin", "http://attacker.example")])
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN, "a foreign Origin");
+        let rebound = mcp_post(Some(BETA_TOKEN), &[("host", "attacker.example")])
+            .await
+            .unwrap();
+        assert!(
+            rebound.status().is_client_error(),
+            "a foreign Host: {}",
+            rebound.status()
+        );
+        assert_eq!(
+            mcp_post(Some(BETA_TOKEN), &[]).await.unwrap().status(),
+            StatusCode::OK
+        );
+    });
+    assert_eq!(
+        sidecar.sim.request_count(),
+        requests,
+        "refused requests run nothing"
+    );
+}

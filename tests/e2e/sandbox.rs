@@ -123,7 +123,20 @@ async fn an_endless_loop_ends_with_a_limit_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_bombs_end_with_a_memory_error() {
-    let host = TestHost::start().await;
+    // A 32 MiB guest, and CPU and instruction budgets far beyond what filling it takes, so that
+    // the memory cap is what stops each bomb even on a loaded machine (at 128 MiB and the
+    // default 5 s of CPU, the table of strings took over 5 s while other builds shared the
+    // two cores).
+    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(
+        twilio_e2e::twilio_host::Limits {
+            memory_bytes: 32 << 20,
+            cpu: std::time::Duration::from_secs(120),
+            wall: std::time::Duration::from_secs(240),
+            lua_instructions: u64::MAX,
+            ..twilio_e2e::twilio_host::Limits::default()
+        },
+    )])
+    .await;
     for bomb in [
         r#"return string.rep("x", 2^31)"#,
         "local t = {} for i = 1, 1e9 do t[i] = i end",

@@ -79,7 +79,7 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
 
 /// The `[server]` settings as `serve` would use them, with what its pool may keep resident.
 fn print_server(config: &twilio_host::HostConfig) {
-    let server = config.server;
+    let server = &config.server;
     let pool = PoolSize {
         max_concurrent_runs: server.max_concurrent_runs,
         max_memory_bytes: config

@@ -4,6 +4,7 @@ mod check;
 mod docs;
 mod error;
 pub mod logging;
+mod mcp;
 mod run;
 mod serve;
 mod setup;
@@ -110,6 +111,17 @@ pub enum Command {
     /// address cannot be bound or the server fails.
     #[command(verbatim_doc_comment)]
     Serve(serve::ServeArgs),
+    /// Serve the Model Context Protocol on stdin/stdout, for one tenant: an agent's MCP client
+    /// launches this and gets two tools, `run_lua` and `twilio_reference`, and the reference
+    /// as resources.
+    ///
+    /// Accounts come from --config or the TWILIO_* variables as for `run` (never put a secret
+    /// in the client's `args`), else the built-in simulator. Logs go to stderr.
+    ///
+    /// Example (the client's config):
+    ///   {"command": "twilio-host", "args": ["mcp", "--config", "/etc/twilio-host.toml"]}
+    #[command(verbatim_doc_comment)]
+    Mcp(mcp::McpArgs),
     /// Print the SHA-256 of a bearer token read from stdin, for `api_token_sha256`.
     ///
     /// The hex digest goes in `tenants.NAME.api_token_sha256`. Reading stdin keeps the token out
@@ -158,6 +170,7 @@ pub async fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Sim(args) => sim::sim(args).await,
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args).await,
+        Command::Mcp(args) => mcp::mcp(args).await,
         Command::HashToken => token::hash_token(),
         Command::GenToken => token::gen_token(),
     }

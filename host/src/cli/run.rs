@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use twilio_host::{Host, RunReport, ScriptError};
+use twilio_host::{Host, RunReport};
 
 use super::setup::{self, Setup};
 use super::{CliError, ConfigArgs, one_run_options};
@@ -80,41 +80,6 @@ fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Err(error) => Err(CliError::ScriptFailed(describe_failure(error))),
+        Err(error) => Err(CliError::ScriptFailed(error.describe())),
     }
-}
-
-/// The failure as a person reads it: kind and message, the error table's kind, Twilio code
-/// and HTTP status when there are some, and the traceback (no final newline).
-fn describe_failure(error: &ScriptError) -> String {
-    let mut text = format!("error ({}): {}\n", error.kind.as_str(), error.message);
-    if let Some(value) = &error.value {
-        let field = |name: &str| value.get(name).filter(|v| !v.is_null());
-        if let Some(kind) = field("kind").and_then(|k| k.as_str()) {
-            text.push_str(&format!("error kind: {kind}"));
-            let about: Vec<String> = ["rule", "field"]
-                .into_iter()
-                .filter_map(|name| {
-                    field(name)
-                        .and_then(|v| v.as_str())
-                        .map(|v| format!("{name} {v}"))
-                })
-                .collect();
-            if !about.is_empty() {
-                text.push_str(&format!(" ({})", about.join(", ")));
-            }
-            text.push('\n');
-        }
-        if let Some(code) = field("code") {
-            text.push_str(&format!("twilio code: {code}"));
-            if let Some(status) = field("status") {
-                text.push_str(&format!(", HTTP status: {status}"));
-            }
-            text.push('\n');
-        }
-    }
-    if let Some(traceback) = &error.traceback {
-        text.push_str(traceback);
-    }
-    text.trim_end().to_string()
 }

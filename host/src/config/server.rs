@@ -11,7 +11,7 @@ use serde::Deserialize;
 pub const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 1000;
 
 /// The sidecar's connection limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     /// How long a connection waits for the whole head of its next request, counted from when
     /// it starts waiting: it bounds both a client that sends its headers slowly and a
@@ -31,6 +31,10 @@ pub struct ServerSettings {
     /// Runs of all tenants alive at once: the size of the sidecar's instance pool (more wait
     /// for a slot), and so of what its idle slots may keep resident after a burst.
     pub max_concurrent_runs: u32,
+    /// `Host` header values (`name` or `name:port`) that the `/mcp` endpoint answers besides
+    /// the loopback names, for a sidecar reached by name (behind a TLS proxy): a request for
+    /// any other host is refused, so a web page cannot reach a local server by DNS rebinding.
+    pub mcp_allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -42,6 +46,7 @@ impl Default for ServerSettings {
             shutdown_timeout: Duration::from_secs(30),
             memory_budget: machine_memory().unwrap_or(16 << 30),
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
+            mcp_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -64,6 +69,7 @@ pub(super) struct ServerDocument {
     shutdown_timeout_ms: Option<u64>,
     memory_budget_mb: Option<u64>,
     max_concurrent_runs: Option<u32>,
+    mcp_allowed_hosts: Option<Vec<String>>,
 }
 
 impl ServerDocument {
@@ -108,6 +114,20 @@ impl ServerDocument {
                 Some(0) => return Err(("max_concurrent_runs", "must be at least 1".into())),
                 Some(n) => n,
                 None => defaults.max_concurrent_runs,
+            },
+            mcp_allowed_hosts: match &self.mcp_allowed_hosts {
+                Some(hosts)
+                    if hosts
+                        .iter()
+                        .any(|h| h.is_empty() || h.contains(['/', '@', ' '])) =>
+                {
+                    return Err((
+                        "mcp_allowed_hosts",
+                        "each entry is a host name or host:port, without scheme or path".into(),
+                    ));
+                }
+                Some(hosts) => hosts.clone(),
+                None => defaults.mcp_allowed_hosts,
             },
         })
     }

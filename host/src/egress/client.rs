@@ -36,7 +36,12 @@ impl EgressClient {
         let roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.into(),
         };
-        let tls = rustls::ClientConfig::builder()
+        // ring, named here rather than left to rustls' process default, which is ambiguous
+        // when another crate in the build turns on a second provider.
+        let ring = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(ring)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports rustls' default protocol versions")
             .with_root_certificates(roots)
             .with_no_client_auth();
         let mut http = HttpConnector::new();

@@ -24,6 +24,28 @@ pub fn authorized(headers: &HeaderMap, expected: Option<&TokenHash>) -> bool {
     matches && expected.is_some() && token.is_some()
 }
 
+/// The one tenant whose token `headers` carry, among `tenants` (name and expected hash): `None`
+/// when no tenant has that token, and when several share it (the token alone must say the
+/// tenant). Every tenant's hash is compared, in constant time, whatever matched before.
+pub fn tenant_with_token<'a>(
+    headers: &HeaderMap,
+    tenants: impl IntoIterator<Item = (&'a str, Option<&'a TokenHash>)>,
+) -> Option<&'a str> {
+    let token = bearer_token(headers)?;
+    let presented = TokenHash::of(token);
+    let matching: Vec<&str> = tenants
+        .into_iter()
+        .filter(|(_, expected)| {
+            expected.is_some_and(|expected| presented.as_bytes().ct_eq(expected.as_bytes()).into())
+        })
+        .map(|(name, _)| name)
+        .collect();
+    match matching.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -42,6 +64,20 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn a_token_names_its_tenant_only_when_no_other_tenant_shares_it() {
+        let (a, b) = (TokenHash::of("token-a"), TokenHash::of("token-b"));
+        let tenants = [("one", Some(&a)), ("two", Some(&b)), ("none", None)];
+        assert_eq!(
+            tenant_with_token(&headers("Bearer token-b"), tenants),
+            Some("two")
+        );
+        assert_eq!(tenant_with_token(&headers("Bearer token-c"), tenants), None);
+        assert_eq!(tenant_with_token(&HeaderMap::new(), tenants), None);
+        let shared = [("one", Some(&a)), ("other", Some(&a))];
+        assert_eq!(tenant_with_token(&headers("Bearer token-a"), shared), None);
     }
 
     #[test]

@@ -65,15 +65,9 @@ pub async fn create_run(
         };
         tracing::warn!(target: "twilio_host::audit", %tenant, ?address, reason, "sidecar run refused");
         shared.throttle.failed(address, &tenant);
-        let mut response = problem(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send `Authorization: Bearer <token>` with the token of the tenant in the path".into(),
+        return unauthorized(
+            "send `Authorization: Bearer <token>` with the token of the tenant in the path",
         );
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
-        return response;
     }
     let script = match read_script(body, host.server_settings().body_read_timeout).await {
         Ok(script) => script,
@@ -100,8 +94,17 @@ pub async fn create_run(
     }
 }
 
+/// 401 with `WWW-Authenticate: Bearer`, the same whatever was wrong with the token.
+pub(super) fn unauthorized(message: &str) -> Response {
+    let mut response = problem(StatusCode::UNAUTHORIZED, "unauthorized", message.into());
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("static header"));
+    response
+}
+
 /// 429 for a client that must wait `wait` before its token is checked again.
-fn throttled(wait: Duration) -> Response {
+pub(super) fn throttled(wait: Duration) -> Response {
     let seconds = wait.as_secs() + 1;
     let mut response = problem(
         StatusCode::TOO_MANY_REQUESTS,

@@ -16,6 +16,8 @@
 
 mod auth;
 mod handlers;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod server;
 mod throttle;
 
@@ -35,7 +37,8 @@ struct Shared {
     throttle: Throttle,
 }
 
-/// `GET /healthz` and `POST /v1/tenants/{tenant}/runs`, sharing one [`Host`]. Failed token
+/// `GET /healthz`, `POST /v1/tenants/{tenant}/runs` and (feature `mcp`) the MCP endpoint
+/// `/mcp`, sharing one [`Host`]. Failed token
 /// checks are throttled per client address when the server passes it
 /// (`into_make_service_with_connect_info::<SocketAddr>()`, as `twilio-host serve` does) and
 /// per tenant in any case.
@@ -44,8 +47,11 @@ pub fn router(host: Arc<Host>) -> Router {
         host,
         throttle: Throttle::default(),
     });
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/v1/tenants/{tenant}/runs", post(handlers::create_run))
-        .with_state(shared)
+        .with_state(Arc::clone(&shared));
+    #[cfg(feature = "mcp")]
+    let router = router.merge(mcp::routes(shared));
+    router
 }

@@ -31,7 +31,7 @@ pub async fn serve(
     host: Arc<Host>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let settings = host.server_settings();
+    let settings = host.server_settings().clone();
     let app = super::router(host);
     let slots = Arc::new(Semaphore::new(settings.max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();

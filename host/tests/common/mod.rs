@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
+pub mod mcp_client;
 pub mod redis_server;
 
 /// Variables that would point the binary at real Twilio or another configuration.
-const CLEARED_VARS: &[&str] = &[
+pub const CLEARED_VARS: &[&str] = &[
     "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN",
     "TWILIO_API_KEY",
