@@ -654,7 +654,7 @@ fn a_tenant_whose_runs_and_queue_are_full_gets_429_with_retry_after() {
 const GAMMA_TOKEN: &str = "gamma-token-5555555555555";
 
 /// The sidecar with one more account for beta (`ledger`) and a tenant `gamma` with a token of
-/// its own and no `ledger`.
+/// its own, no `ledger`, one run at a time and limits that let a loop spin for minutes.
 fn sidecar_for_mcp() -> Sidecar {
     let account = SimAccount::test_default();
     let more = format!(
@@ -664,7 +664,10 @@ fn sidecar_for_mcp() -> Sidecar {
             "gamma",
             &account,
             "SIM_TOKEN",
-            &format!("api_token_sha256 = \"{}\"", sha256_hex(GAMMA_TOKEN))
+            &format!(
+                "api_token_sha256 = \"{}\"\nlimits = {{ max_concurrent_runs = 1, cpu_ms = 600000, wall_ms = 600000, lua_instructions = 1000000000000000 }}",
+                sha256_hex(GAMMA_TOKEN)
+            )
         )
     );
     Sidecar::start_with(&[], &[], &more)

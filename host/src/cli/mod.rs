@@ -94,7 +94,8 @@ pub enum Command {
     /// POST /v1/tenants/{tenant}/runs with `Authorization: Bearer <token>` and the JSON body
     /// {"script": "..."}; the answer is {"printed", "value", "error", "requests", "elapsed_ms"}.
     /// Each tenant's token is checked against `tenants.NAME.api_token_sha256` in the config
-    /// (make the hash with `twilio-host hash-token`). GET /healthz answers `ok`.
+    /// (make the hash with `twilio-host hash-token`). GET /healthz answers `ok`. /mcp is the
+    /// MCP server of `twilio-host mcp` over Streamable HTTP, as the tenant of the bearer token.
     ///
     /// Without --config and TWILIO_* variables it serves the built-in simulator as tenant
     /// `default` and prints a random token for it once on stderr.
