@@ -50,15 +50,16 @@ impl McpServer {
         let tenant = self.tenant_of(&context)?;
         let progress = report_progress(&self.host, &tenant, &context);
         let run = tokio::select! {
-            run = self.host.run(&tenant, &script) => run,
-            () = context.ct.cancelled() => {
-                tracing::info!(%tenant, "MCP run cancelled by the client");
-                return Ok(CallToolResult::error(vec![ContentBlock::text("cancelled")]));
-            }
+            run = self.host.run(&tenant, &script) => Some(run),
+            () = context.ct.cancelled() => None,
         };
         if let Some(progress) = progress {
             progress.abort();
         }
+        let Some(run) = run else {
+            tracing::info!(%tenant, "MCP run cancelled by the client");
+            return Ok(CallToolResult::error(vec![ContentBlock::text("cancelled")]));
+        };
         match run {
             Ok(report) => Ok(tool_result(&report)),
             Err(error) => Ok(CallToolResult::error(vec![ContentBlock::text(
