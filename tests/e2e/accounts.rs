@@ -164,3 +164,33 @@ async fn api_key_credentials_authenticate_as_the_key() {
         run_calls(&host, namespace, &account.account_sid, &key.sid).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_can_list_the_namespace_and_read_a_function_signature() {
+    let host = TestHost::start().await;
+    let report = host
+        .run(
+            r#"local names = {}
+               for name in pairs(app.integrations.twilio) do names[#names + 1] = name end
+               return {names = names, about = tostring(app.integrations.twilio.twilio_list_calls)}"#,
+        )
+        .await;
+    let listed = value(&report);
+    let names: Vec<&str> = listed["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        17,
+        "15 functions, help, the default account: {names:?}"
+    );
+    assert_eq!(names[0], "twilio_send_sms");
+    assert_eq!(&names[15..], ["help", "default"]);
+    let about = listed["about"].as_str().unwrap();
+    assert!(about.starts_with("twilio_list_calls({"), "{about}");
+    assert!(about.contains("help(\"twilio_list_calls\")"), "{about}");
+    assert_eq!(report.requests, 0);
+}

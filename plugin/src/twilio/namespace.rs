@@ -40,6 +40,24 @@ return function(...)
 end
 "#;
 
+/// `__pairs` of a proxy: given a Rust callback that lists the proxy's names, iterates over them
+/// in that order, each with what indexing the proxy gives (so `pairs` shows exactly what a
+/// script can reach by name).
+const PAIRS: &str = r#"
+local names_of = ...
+return function(proxy)
+    local names = names_of(proxy)
+    local i = 0
+    return function()
+        i = i + 1
+        local name = names[i]
+        if name ~= nil then
+            return name, proxy[name]
+        end
+    end, proxy, nil
+end
+"#;
+
 /// The path of the namespace.
 const ROOT: &str = "app.integrations.twilio";
 
@@ -55,6 +73,7 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
     let builder = Builder {
         lua,
         raising: lua.load(RAISING).set_name("=twilio").into_function()?,
+        pairs: lua.load(PAIRS).set_name("=twilio").into_function()?,
     };
     let help = builder.help()?;
     let account_index = builder.raising(|lua, (proxy, key): (Value, Value)| {
@@ -95,12 +114,14 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
             spec::names().collect::<Vec<_>>().join(", ")
         ))
     })?;
+    let account_pairs = builder.pairs(|_| Ok(function_names()))?;
     lua.set_app_data(Shared {
         raising: builder.raising.clone(),
         help,
         account_index,
         account_newindex,
         account_tostring,
+        account_pairs,
         binding: RefCell::new(None),
     });
     let root = builder.proxy(
@@ -110,6 +131,18 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
             let binding = shared.binding.borrow();
             let binding = binding.as_ref().ok_or_else(unbound)?;
             Ok(root_text(&binding.names))
+        },
+        |lua| {
+            let shared = shared(lua)?;
+            let binding = shared.binding.borrow();
+            let binding = binding.as_ref().ok_or_else(unbound)?;
+            // The default account's functions (when there is one), help, then the accounts.
+            let mut names = match binding.default {
+                Some(_) => function_names(),
+                None => vec!["help".to_string()],
+            };
+            names.extend(binding.names.iter().cloned());
+            Ok(names)
         },
         |lua, key| {
             let (help, names, default) = {
@@ -149,7 +182,63 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
     )?;
     let integrations = builder.fixed("app.integrations", "twilio", root)?;
     let app = builder.fixed("app", "integrations", integrations)?;
+    describe_functions(lua)?;
     lua.globals().set("app", app)
+}
+
+/// Makes `tostring` of a Twilio function give its signature and what it does (any other
+/// function keeps the usual `function: 0x...`), through the metatable all functions share.
+fn describe_functions(lua: &Lua) -> mlua::Result<()> {
+    let metatable = lua.create_table()?;
+    let tostring = guarded_function(lua, |lua, function: Function| {
+        Ok(match spec_of(lua, &function)? {
+            Some(spec) => signature(spec),
+            None => format!("function: {:p}", function.to_pointer()),
+        })
+    })?;
+    metatable.raw_set("__tostring", tostring)?;
+    metatable.raw_set("__metatable", "the functions' metatable is read-only")?;
+    lua.set_type_metatable::<Function>(Some(metatable));
+    Ok(())
+}
+
+/// The spec of `function` when it is one of the Twilio functions this run has created.
+fn spec_of(lua: &Lua, function: &Function) -> mlua::Result<Option<&'static FunctionSpec>> {
+    let shared = shared(lua)?;
+    let binding = shared.binding.borrow();
+    let Some(binding) = binding.as_ref() else {
+        return Ok(None);
+    };
+    Ok(binding.functions.iter().find_map(|slots| {
+        slots
+            .iter()
+            .position(|slot| slot.as_ref() == Some(function))
+            .map(|index| &spec::FUNCTIONS[index])
+    }))
+}
+
+/// `twilio_send_sms({to, from, body, media_url?, status_callback?}): Send an SMS or MMS
+/// message via Twilio. help("twilio_send_sms") has the rest.`: the parameters (optional ones
+/// with `?`) and the first sentence of the function's reference section.
+fn signature(spec: &FunctionSpec) -> String {
+    let params: Vec<String> = spec
+        .params
+        .iter()
+        .map(|param| format!("{}{}", param.name, if param.required { "" } else { "?" }))
+        .collect();
+    let summary = reference::section(spec.name)
+        .and_then(|section| section.lines().nth(1))
+        .map(|line| match line.find(". ") {
+            Some(end) => &line[..=end],
+            None => line,
+        })
+        .unwrap_or_default();
+    format!(
+        "{}({{{}}}): {summary} help(\"{}\") has the rest.",
+        spec.name,
+        params.join(", "),
+        spec.name
+    )
 }
 
 /// Gives the namespace [`prepare`]d in `lua` the run's `accounts` and `client` (preparing it
@@ -183,6 +272,7 @@ struct Shared {
     account_index: Function,
     account_newindex: Function,
     account_tostring: Function,
+    account_pairs: Function,
     binding: RefCell<Option<Binding>>,
 }
 
@@ -223,7 +313,7 @@ fn account_of(lua: &Lua, proxy: &Value) -> mlua::Result<Option<(usize, String)>>
 
 /// `app.integrations.twilio.<account>`, created on first use.
 fn account_proxy(lua: &Lua, index: usize) -> mlua::Result<Table> {
-    let (index_function, newindex, tostring, name) = {
+    let (index_function, newindex, tostring, pairs, name) = {
         let shared = shared(lua)?;
         let binding = shared.binding.borrow();
         let binding = binding.as_ref().ok_or_else(unbound)?;
@@ -234,6 +324,7 @@ fn account_proxy(lua: &Lua, index: usize) -> mlua::Result<Table> {
             shared.account_index.clone(),
             shared.account_newindex.clone(),
             shared.account_tostring.clone(),
+            shared.account_pairs.clone(),
             binding.names[index].clone(),
         )
     };
@@ -241,6 +332,7 @@ fn account_proxy(lua: &Lua, index: usize) -> mlua::Result<Table> {
     metatable.raw_set("__index", index_function)?;
     metatable.raw_set("__newindex", newindex)?;
     metatable.raw_set("__tostring", tostring)?;
+    metatable.raw_set("__pairs", pairs)?;
     metatable.raw_set("__metatable", format!("{ROOT}.{name} is read-only"))?;
     let proxy = lua.create_table()?;
     proxy.set_metatable(Some(metatable))?;
@@ -416,6 +508,14 @@ fn hint(key: &str, candidates: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// The 15 function names, then `help`: what an account namespace holds.
+fn function_names() -> Vec<String> {
+    spec::names()
+        .chain(std::iter::once("help"))
+        .map(str::to_string)
+        .collect()
+}
+
 fn root_text(accounts: &[String]) -> String {
     format!(
         "{ROOT}: the Twilio API. Accounts: {} (the functions directly under {ROOT} use the default account; {ROOT}.<account>.<function> picks one). Functions: {}. Help: {ROOT}.help() returns the whole reference, {ROOT}.help(\"twilio_send_sms\") one function's section.",
@@ -428,6 +528,7 @@ fn root_text(accounts: &[String]) -> String {
 struct Builder<'a> {
     lua: &'a Lua,
     raising: Function,
+    pairs: Function,
 }
 
 impl Builder<'_> {
@@ -438,6 +539,15 @@ impl Builder<'_> {
         F: Fn(&Lua, A) -> mlua::Result<Result<Value, ApiError>> + 'static,
     {
         raising_function(self.lua, &self.raising, callback)
+    }
+
+    /// A `__pairs` metamethod over the names `names` lists.
+    fn pairs(
+        &self,
+        names: impl Fn(&Lua) -> mlua::Result<Vec<String>> + 'static,
+    ) -> mlua::Result<Function> {
+        let names_of = guarded_function(self.lua, move |lua, _: Value| names(lua))?;
+        self.pairs.call(names_of)
     }
 
     /// `help()`: the reference; `help(name)`: one function's section.
@@ -485,6 +595,7 @@ impl Builder<'_> {
         self.proxy(
             path,
             move |_| Ok(text.clone()),
+            move |_| Ok(vec![field.to_string()]),
             move |_, key| {
                 Ok(if key == field {
                     Ok(Value::Table(value.clone()))
@@ -499,11 +610,12 @@ impl Builder<'_> {
     }
 
     /// An empty table whose metatable resolves names with `resolve`, refuses writes, protects
-    /// itself and gives what `text` says to `tostring`.
+    /// itself, gives what `text` says to `tostring` and iterates over what `names` lists.
     fn proxy(
         &self,
         path: &str,
         text: impl Fn(&Lua) -> mlua::Result<String> + 'static,
+        names: impl Fn(&Lua) -> mlua::Result<Vec<String>> + 'static,
         resolve: impl Fn(&Lua, &str) -> mlua::Result<Resolved> + 'static,
     ) -> mlua::Result<Table> {
         let index_path = path.to_owned();
@@ -524,6 +636,7 @@ impl Builder<'_> {
             "__tostring",
             guarded_function(self.lua, move |lua, _: Value| text(lua))?,
         )?;
+        metatable.raw_set("__pairs", self.pairs(names)?)?;
         metatable.raw_set("__metatable", format!("{path} is read-only"))?;
         let proxy = self.lua.create_table()?;
         proxy.set_metatable(Some(metatable))?;

@@ -327,3 +327,69 @@ fn an_account_sid_that_could_change_the_path_is_refused() {
     assert_eq!(error_value(&failure)["field"], "account");
     assert!(fake.requests().is_empty());
 }
+
+#[test]
+fn pairs_lists_what_a_script_can_reach_by_name() {
+    let fake = fake_twilio();
+    let listed = ok(
+        r#"local function names(t)
+               local found = {}
+               for name, value in pairs(t) do found[#found + 1] = name .. ":" .. type(value) end
+               return found
+           end
+           local twilio = app.integrations.twilio
+           return {root = names(twilio), work = names(twilio.work),
+                   app = names(app), integrations = names(app.integrations)}"#,
+        &fake,
+    );
+    let functions: Vec<String> = spec::names().map(|n| format!("{n}:function")).collect();
+    let mut root = functions.clone();
+    root.extend(["help:function", "default:table", "work:table"].map(String::from));
+    assert_eq!(listed["root"], serde_json::json!(root));
+    let mut work = functions;
+    work.push("help:function".into());
+    assert_eq!(listed["work"], serde_json::json!(work));
+    assert_eq!(listed["app"], serde_json::json!(["integrations:table"]));
+    assert_eq!(listed["integrations"], serde_json::json!(["twilio:table"]));
+    assert!(fake.requests().is_empty(), "listing sends nothing");
+}
+
+#[test]
+fn without_a_default_account_pairs_lists_help_and_the_accounts() {
+    let fake = fake_twilio();
+    let accounts = vec![
+        on_twilio("sales", DEFAULT_SID),
+        on_twilio("support", WORK_SID),
+    ];
+    let output = run_with(
+        "local found = {} for name in pairs(app.integrations.twilio) do found[#found + 1] = name end
+         return table.concat(found, ' ')",
+        accounts,
+        &fake,
+    );
+    assert_eq!(output.outcome, Ok("\"help sales support\"".to_string()));
+}
+
+#[test]
+fn tostring_of_a_function_gives_its_signature_and_what_it_does() {
+    let fake = fake_twilio();
+    let described = ok(
+        r#"local twilio = app.integrations.twilio
+           return {sms = tostring(twilio.twilio_send_sms), call = tostring(twilio.work.twilio_get_call),
+                   other = tostring(print), mine = tostring(function() end)}"#,
+        &fake,
+    );
+    assert_eq!(
+        described["sms"],
+        "twilio_send_sms({to, from, body, media_url?, status_callback?}): Send an SMS or MMS message via Twilio. help(\"twilio_send_sms\") has the rest."
+    );
+    let call = described["call"].as_str().unwrap();
+    assert!(
+        call.starts_with("twilio_get_call({call_sid}): Retrieve a Twilio call by its SID. "),
+        "{call}"
+    );
+    for other in ["other", "mine"] {
+        let text = described[other].as_str().unwrap();
+        assert!(text.starts_with("function: 0x"), "{other}: {text}");
+    }
+}
