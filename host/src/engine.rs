@@ -70,6 +70,21 @@ pub struct PoolSize {
 }
 
 impl PoolSize {
+    /// The pool for `config`'s tenants with `max_concurrent_runs` slots: each slot as large as
+    /// the largest tenant's guest memory (64 MiB without tenants).
+    pub fn for_config(config: &crate::HostConfig, max_concurrent_runs: u32) -> PoolSize {
+        let max_memory_bytes = config
+            .tenants
+            .values()
+            .map(|t| t.limits.memory_bytes)
+            .max()
+            .unwrap_or(64 << 20);
+        PoolSize {
+            max_concurrent_runs,
+            max_memory_bytes,
+        }
+    }
+
     /// The most that idle slots may keep resident after bursts of at most `peak_runs` runs
     /// alive at once (the formula of the module documentation).
     pub fn retained_bytes_after(&self, peak_runs: u32) -> u64 {

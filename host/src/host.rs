@@ -17,7 +17,7 @@ use crate::admission::{MemoryBudget, TenantTurns};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
 use crate::config::server::DEFAULT_MAX_CONCURRENT_RUNS;
-use crate::config::{HostConfig, Quotas, ServerSettings, TenantConfig};
+use crate::config::{HostConfig, Quotas, ServerSettings, TenantConfig, TokenHash};
 use crate::egress::{Egress, EgressClient, TenantPolicy};
 use crate::engine::{
     EPOCH_TICK, EpochTicker, PoolOccupancy, PoolSize, build_engine, pool_occupancy,
@@ -121,16 +121,7 @@ struct CpuBudgetSpent;
 impl Host {
     /// Compiles (or loads from cache) the embedded plugin and prepares its instantiation.
     pub fn new(config: HostConfig, options: HostOptions) -> anyhow::Result<Host> {
-        let max_memory_bytes = config
-            .tenants
-            .values()
-            .map(|t| t.limits.memory_bytes)
-            .max()
-            .unwrap_or(64 << 20);
-        let pool = PoolSize {
-            max_concurrent_runs: options.max_concurrent_runs,
-            max_memory_bytes,
-        };
+        let pool = PoolSize::for_config(&config, options.max_concurrent_runs);
         let engine =
             build_engine(pool).map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
         let mut linker = Linker::<RunState>::new(&engine);
@@ -230,6 +221,13 @@ impl Host {
     /// The configured tenant names.
     pub fn tenant_names(&self) -> Vec<String> {
         self.tenants.keys().cloned().collect()
+    }
+
+    /// Each tenant's name with the hash of its sidecar token (`None`: it has none).
+    pub fn tenant_tokens(&self) -> impl Iterator<Item = (&str, Option<&TokenHash>)> {
+        self.tenants
+            .iter()
+            .map(|(name, tenant)| (name.as_str(), tenant.config.api_token_sha256.as_ref()))
     }
 
     /// A tenant's configuration.

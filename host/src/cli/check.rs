@@ -80,15 +80,7 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
 /// The `[server]` settings as `serve` would use them, with what its pool may keep resident.
 fn print_server(config: &twilio_host::HostConfig) {
     let server = &config.server;
-    let pool = PoolSize {
-        max_concurrent_runs: server.max_concurrent_runs,
-        max_memory_bytes: config
-            .tenants
-            .values()
-            .map(|t| t.limits.memory_bytes)
-            .max()
-            .unwrap_or(0),
-    };
+    let pool = PoolSize::for_config(config, server.max_concurrent_runs);
     println!(
         "server: {} runs at once, guest memory budget {} MiB, idle run slots keep at most {} MiB after bursts",
         server.max_concurrent_runs,

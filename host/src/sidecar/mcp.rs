@@ -41,12 +41,7 @@ async fn authenticate(
         tracing::warn!(target: "twilio_host::audit", ?address, "MCP request refused: too many failed token checks");
         return throttled(wait);
     }
-    let host = &shared.host;
-    let names = host.tenant_names();
-    let tenants = names.iter().filter_map(|name| {
-        let config = host.tenant(name).ok()?;
-        Some((name.as_str(), config.api_token_sha256.as_ref()))
-    });
+    let tenants = shared.host.tenant_tokens();
     let Some(tenant) = auth::tenant_with_token(request.headers(), tenants).map(str::to_owned)
     else {
         tracing::warn!(target: "twilio_host::audit", ?address, "MCP request refused: missing or unknown bearer token");
