@@ -1,5 +1,5 @@
 -- Account and recordings: show the account, list recent recordings, and delete the oldest one
--- listed. Run: twilio-host run examples/account_and_recordings.lua
+-- listed. Run: twilio-host run --example account_and_recordings
 local twilio = app.integrations.twilio
 
 local account = twilio.twilio_get_account({})

@@ -1,5 +1,5 @@
 -- Voice calls: place a call with inline TwiML, fetch it, and list completed calls.
--- Run: twilio-host run examples/calls.lua
+-- Run: twilio-host run --example calls
 local twilio = app.integrations.twilio
 
 local call = twilio.twilio_make_call({

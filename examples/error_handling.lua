@@ -1,6 +1,6 @@
 -- Error handling: every failure is a table with `kind` (validation, twilio, denied, timeout,
 -- transport, limit, response) and a readable tostring(). Catch them with pcall.
--- Run: twilio-host run examples/error_handling.lua
+-- Run: twilio-host run --example error_handling
 local twilio = app.integrations.twilio
 
 -- 1. Validation: bad arguments are refused before anything is sent.

@@ -1,5 +1,5 @@
 -- Messaging: send an SMS and an MMS, read one back, and list recent messages.
--- Run: twilio-host run examples/messaging.lua
+-- Run: twilio-host run --example messaging
 local twilio = app.integrations.twilio
 local FROM = "+15559876543" -- a number on the account (the simulator's main line)
 

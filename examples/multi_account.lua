@@ -1,7 +1,8 @@
 -- Several accounts: the same functions under each account's name.
 -- Needs a config with accounts `default` and `work`, e.g. against the simulator:
 --   twilio-host sim            (in another terminal; paste the two `export` lines it prints)
---   twilio-host run --config examples/multi-account.toml examples/multi_account.lua
+--   twilio-host examples multi-account.toml > multi-account.toml
+--   twilio-host run --config multi-account.toml --example multi_account
 local twilio = app.integrations.twilio
 
 local default = twilio.twilio_get_account({})           -- the default account
@@ -18,10 +19,15 @@ local sent = twilio.work.twilio_send_sms({
 })
 print("work SMS: " .. sent.sid .. " on account " .. sent.account_sid)
 
--- Naming an account that is not configured is a validation error, which pcall catches.
+-- Which accounts exist: accounts() lists them, has_account() checks one without raising.
+print("accounts: " .. table.concat(twilio.accounts(), ", "))
+print("personal account: " .. (twilio.has_account("personal") and "configured" or "not configured"))
+
+-- Reaching an account that is not configured raises a validation error (a misspelt name never
+-- skips a send silently), which pcall catches.
 local ok, err = pcall(function()
     return twilio.personal.twilio_get_account({})
 end)
-print("personal account: " .. (ok and "configured" or ("not configured (" .. err.kind .. ")")))
+print("twilio.personal: " .. (ok and "reached" or ("raised a " .. err.kind .. " error")))
 
 return { default = default.sid, work = work.sid, work_message_account = sent.account_sid }

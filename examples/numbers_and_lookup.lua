@@ -1,5 +1,5 @@
 -- Phone numbers and Lookup: list the account's numbers, fetch one, and look up a number's
--- carrier and caller name. Run: twilio-host run examples/numbers_and_lookup.lua
+-- carrier and caller name. Run: twilio-host run --example numbers_and_lookup
 local twilio = app.integrations.twilio
 
 local numbers = twilio.twilio_list_phone_numbers({ limit = 10 })

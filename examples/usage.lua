@@ -1,5 +1,5 @@
 -- Usage: read January's SMS usage and create a monthly spending alert.
--- Run: twilio-host run examples/usage.lua
+-- Run: twilio-host run --example usage
 local twilio = app.integrations.twilio
 
 local records = twilio.twilio_list_usage_records({

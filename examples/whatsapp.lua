@@ -1,5 +1,5 @@
 -- WhatsApp: send a text and a media message. Numbers are plain E.164; the "whatsapp:" prefix
--- is added for you. Run: twilio-host run examples/whatsapp.lua
+-- is added for you. Run: twilio-host run --example whatsapp
 local twilio = app.integrations.twilio
 local FROM = "+15559876543" -- a WhatsApp-enabled sender on the account
 

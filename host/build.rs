@@ -31,6 +31,7 @@ fn build_plugin(workspace: &Path) -> PathBuf {
         "plugin/Cargo.toml",
         "wit",
         "docs/lua-api.md",
+        "docs/lua-api-additions.md",
         "scripts",
         "Cargo.lock",
     ] {

@@ -53,7 +53,7 @@ impl PluginView for State {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // (The tenant: here one account on the built-in simulator; yours comes from your config.)
-    let (config, simulator) = simulated::start().await?;
+    let (config, simulator) = simulated::start(None).await?;
     let tenant = config
         .tenant("default")
         .expect("the simulated tenant")

@@ -1,16 +1,32 @@
 //! A host configuration pointed at the built-in Twilio simulator: one tenant and one account,
 //! both named `default`, authenticating with the simulator's test credentials.
 
+use std::path::{Path, PathBuf};
+
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
-use crate::config::{AccountConfig, AccountSid, BaseUrl, HostConfig, TenantConfig};
+use crate::config::{
+    AccountConfig, AccountSid, BaseUrl, HostConfig, SecretSource, TenantConfig, default_state_dir,
+};
 use crate::credential::Credential;
 use crate::limits::Limits;
 use crate::secret::Secret;
 
-/// Starts a simulator on 127.0.0.1 (free ports) and returns a configuration that uses it.
-pub async fn start() -> anyhow::Result<(HostConfig, Simulator)> {
-    let simulator = Simulator::start(SimConfig::default()).await?;
+/// Where the built-in simulator of the CLI keeps its data between runs: `simulator.json` in
+/// the state directory ([`default_state_dir`]).
+pub fn state_file(env: &dyn SecretSource) -> PathBuf {
+    default_state_dir(env).join("simulator.json")
+}
+
+/// Starts a simulator on 127.0.0.1 (free ports) and returns a configuration that uses it. With
+/// `state_file` its data is kept there (see [`SimConfig::state_file`]); without, it lives in
+/// memory with deterministic SIDs.
+pub async fn start(state_file: Option<&Path>) -> anyhow::Result<(HostConfig, Simulator)> {
+    let simulator = Simulator::start(SimConfig {
+        state_file: state_file.map(Path::to_owned),
+        ..SimConfig::default()
+    })
+    .await?;
     let config = config_for(&simulator, &simulator.accounts()[..1], &["default"]);
     Ok((config, simulator))
 }

@@ -1,4 +1,6 @@
-//! Every script in examples/ runs against the simulator and prints what it promises.
+//! Every script in examples/ runs against the simulator and prints what it promises, and the
+//! copies embedded in the binary (`examples`, `run --example`, `config example`) work from any
+//! directory.
 
 mod common;
 
@@ -126,14 +128,7 @@ fn multi_account_with_the_shipped_config() {
     let sim = TestSim::start(vec![SimAccount::test_default(), SimAccount::new("work")]);
     let shipped = std::fs::read_to_string(workspace_root().join("examples/multi-account.toml"))
         .expect("examples/multi-account.toml exists");
-    let text = shipped
-        .replace("http://127.0.0.1:4010", &sim.sim.api_url())
-        .replace("http://127.0.0.1:4011", &sim.sim.lookups_url());
-    assert_ne!(
-        text, shipped,
-        "the shipped config points at the sim's default addresses"
-    );
-    let config = write_config(&text);
+    let config = write_config(&pointed_at(&sim, &shipped));
     let (default, work) = (SimAccount::test_default(), SimAccount::new("work"));
     twilio_host()
         .args(["run", "examples/multi_account.lua", "--config"])
@@ -154,7 +149,9 @@ fn multi_account_with_the_shipped_config() {
             "default and twilio.default are the same account: true",
         ))
         .stdout(contains(format!("on account {}", work.account_sid)))
-        .stdout(contains("personal account: not configured (validation)"))
+        .stdout(contains("accounts: default, work\n"))
+        .stdout(contains("personal account: not configured\n"))
+        .stdout(contains("twilio.personal: raised a validation error"))
         .stderr(contains("simulator").not());
     let work_requests: Vec<_> = sim
         .sim
@@ -166,6 +163,96 @@ fn multi_account_with_the_shipped_config() {
         work_requests.len(),
         2,
         "the work account authenticates with its API key"
+    );
+}
+
+/// The simulator `twilio-host sim` runs (the default account and `work`), on free ports, with
+/// `text` pointed at it instead of the default addresses.
+fn pointed_at(sim: &TestSim, text: &str) -> String {
+    let pointed = text
+        .replace("http://127.0.0.1:4010", &sim.sim.api_url())
+        .replace("http://127.0.0.1:4011", &sim.sim.lookups_url());
+    assert_ne!(
+        pointed, text,
+        "the file points at the sim's default addresses"
+    );
+    pointed
+}
+
+#[test]
+fn the_embedded_examples_and_sample_config_work_from_any_directory() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let in_elsewhere = || {
+        let mut command = twilio_host();
+        command.current_dir(elsewhere.path());
+        command
+    };
+    in_elsewhere()
+        .arg("examples")
+        .assert()
+        .success()
+        .stdout(contains("quickstart.lua  ").and(contains("Send a text message and read it back.")))
+        .stdout(contains("host.toml"));
+    let quickstart =
+        std::fs::read_to_string(workspace_root().join("examples/quickstart.lua")).unwrap();
+    in_elsewhere()
+        .args(["examples", "quickstart"])
+        .assert()
+        .success()
+        .stdout(quickstart);
+    in_elsewhere()
+        .args(["examples", "nope"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "no example named \"nope\"; the examples: quickstart.lua",
+        ));
+
+    let sample = in_elsewhere()
+        .args(["config", "example"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sample = String::from_utf8(sample).unwrap();
+    let shipped = std::fs::read_to_string(workspace_root().join("examples/host.toml")).unwrap();
+    assert_eq!(sample, shipped);
+    let sim = TestSim::start(vec![SimAccount::test_default(), SimAccount::new("work")]);
+    std::fs::write(
+        elsewhere.path().join("host.toml"),
+        pointed_at(&sim, &sample),
+    )
+    .unwrap();
+    in_elsewhere()
+        .args(["check", "--config", "host.toml"])
+        .assert()
+        .code(2)
+        .stderr(contains("TWILIO_SIM_DEFAULT_AUTH_TOKEN is not set"));
+    let (default, work) = (SimAccount::test_default(), SimAccount::new("work"));
+    let with_secrets = |command: &mut assert_cmd::Command| {
+        command
+            .env("TWILIO_SIM_DEFAULT_AUTH_TOKEN", &default.auth_token)
+            .env("TWILIO_SIM_WORK_API_SECRET", &work.api_keys[0].secret);
+    };
+    let mut check = in_elsewhere();
+    with_secrets(&mut check);
+    check
+        .args(["check", "--config", "host.toml"])
+        .assert()
+        .success()
+        .stdout(contains("host.toml: OK"));
+    for example in ["quickstart", "multi_account"] {
+        let mut run = in_elsewhere();
+        with_secrets(&mut run);
+        run.args(["run", "--config", "host.toml", "--example", example])
+            .assert()
+            .success()
+            .stderr(contains("simulator").not());
+    }
+    assert!(
+        sim.sim.requests().len() >= 5,
+        "the examples ran against the configured simulator"
     );
 }
 

@@ -1,6 +1,9 @@
 //! Simulator configuration: listen addresses and the accounts it knows.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 use crate::util::sid::{hex32, sid};
 
@@ -13,6 +16,12 @@ pub struct SimConfig {
     pub api_addr: SocketAddr,
     /// Address of the Lookup v2 listener (`/v2/PhoneNumbers/...`). Default `127.0.0.1:0`.
     pub lookups_addr: SocketAddr,
+    /// Where the data is kept between processes. `None` (the default): in memory only, seeded
+    /// with deterministic SIDs (see [`crate::SeededIds`]). A path: the data of the accounts
+    /// found there is served and every change written back, so processes sharing the file see
+    /// one simulated Twilio; accounts the file lacks are seeded with SIDs no earlier state used.
+    /// Deleting the file starts afresh, also for a simulator already running.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -22,12 +31,13 @@ impl Default for SimConfig {
             accounts: vec![SimAccount::test_default()],
             api_addr: any_port,
             lookups_addr: any_port,
+            state_file: None,
         }
     }
 }
 
 /// A Twilio account known to the simulator, with its credentials.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimAccount {
     /// `AC` + 32 hex characters; the `{AccountSid}` in paths and the Basic-auth username.
     pub account_sid: String,
@@ -45,7 +55,7 @@ pub struct SimAccount {
 }
 
 /// An API key (`SK…` SID and its secret).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {
     /// `SK` + 32 hex characters.
     pub sid: String,

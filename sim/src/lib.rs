@@ -18,6 +18,7 @@ mod errors;
 mod faults;
 mod filters;
 mod pagination;
+mod persist;
 mod reply;
 mod request;
 mod resources;

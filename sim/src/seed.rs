@@ -74,10 +74,10 @@ fn pseudo(parts: &[&str]) -> u64 {
     u64::from_str_radix(&hex32(parts)[..12], 16).unwrap_or(0)
 }
 
-/// A fully seeded account.
-pub(crate) fn seed_account(account: SimAccount) -> AccountData {
+/// A fully seeded account whose SIDs mix in `sid_salt` (empty: the deterministic ones).
+pub(crate) fn seed_account(account: SimAccount, sid_salt: String) -> AccountData {
     let created = Timestamp::at(Date::ymd(2025, 6, 1), 10, 0, 0);
-    let mut data = AccountData::empty(account, created);
+    let mut data = AccountData::empty(account, created, sid_salt);
     seed_numbers(&mut data);
     seed_calls(&mut data);
     seed_recordings(&mut data);

@@ -97,7 +97,8 @@ impl Simulator {
             &config.accounts,
             format!("http://{api_addr}"),
             format!("http://{lookups_addr}"),
-        );
+            config.state_file.as_deref(),
+        )?;
         let shared = Arc::new(Shared {
             state,
             faults: FaultQueue::default(),

@@ -1,11 +1,14 @@
 //! The simulator's mutable world: per-account resources behind one lock, and the public handle
 //! tests use to inspect and seed it while the server runs.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::config::SimAccount;
+use crate::persist::StateFile;
 use crate::resources::{
     call::Call, message::Message, phone_number::PhoneNumber, recording::Recording,
     usage::DailyUsage, usage_trigger::UsageTrigger,
@@ -22,6 +25,8 @@ pub(crate) struct World {
     pub api_base: String,
     /// `http://127.0.0.1:PORT` of the Lookup listener (for Lookup `url`s).
     pub lookups_base: String,
+    /// Where the accounts are kept between processes, when they are.
+    file: Option<StateFile>,
 }
 
 impl World {
@@ -34,6 +39,7 @@ impl World {
 }
 
 /// One account's resources.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct AccountData {
     pub account: SimAccount,
     pub created: Timestamp,
@@ -45,11 +51,15 @@ pub(crate) struct AccountData {
     pub triggers: Vec<UsageTrigger>,
     pub seeded: SeededIds,
     next_id: u64,
+    /// Mixed into every new SID; empty in the deterministic mode, random for a kept state so
+    /// that a state made afresh (after a reset) never hands out a SID an earlier one did.
+    #[serde(default)]
+    sid_salt: String,
 }
 
 impl AccountData {
-    /// An account with no resources yet.
-    pub(crate) fn empty(account: SimAccount, created: Timestamp) -> Self {
+    /// An account with no resources yet, whose SIDs mix in `sid_salt`.
+    pub(crate) fn empty(account: SimAccount, created: Timestamp, sid_salt: String) -> Self {
         AccountData {
             account,
             created,
@@ -61,16 +71,20 @@ impl AccountData {
             triggers: Vec::new(),
             seeded: SeededIds::default(),
             next_id: 0,
+            sid_salt,
         }
     }
 
-    /// A fresh SID with `prefix`, deterministic per account and creation order.
+    /// A fresh SID with `prefix`, derived from the account, the creation order and the salt
+    /// (so deterministic when the salt is empty).
     pub(crate) fn next_sid(&mut self, prefix: &str) -> String {
         self.next_id += 1;
-        sid(
-            prefix,
-            &[&self.account.account_sid, prefix, &self.next_id.to_string()],
-        )
+        let id = self.next_id.to_string();
+        let mut parts = vec![self.account.account_sid.as_str(), prefix, &id];
+        if !self.sid_salt.is_empty() {
+            parts.push(&self.sid_salt);
+        }
+        sid(prefix, &parts)
     }
 
     /// The owned number `number` (E.164), if any.
@@ -80,7 +94,7 @@ impl AccountData {
 }
 
 /// SIDs of the resources seeded at start-up, oldest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeededIds {
     /// Owned numbers: `+15559876543`, `+15005550006`, `+15557654321`, `+18885550123`.
     pub phone_number_sids: Vec<String>,
@@ -103,25 +117,58 @@ pub struct SimState {
 }
 
 impl SimState {
-    /// Seeds every account.
-    pub(crate) fn new(accounts: &[SimAccount], api_base: String, lookups_base: String) -> Self {
+    /// Seeds every account deterministically, or, with `state_file`, takes the accounts kept
+    /// there (seeding those it lacks with random SIDs).
+    pub(crate) fn new(
+        accounts: &[SimAccount],
+        api_base: String,
+        lookups_base: String,
+        state_file: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        let (accounts, file) = match state_file {
+            Some(path) => {
+                let (file, accounts) = StateFile::open(path, accounts)?;
+                (accounts, Some(file))
+            }
+            None => {
+                let seeded = accounts.iter().cloned();
+                (
+                    seeded
+                        .map(|a| seed::seed_account(a, String::new()))
+                        .collect(),
+                    None,
+                )
+            }
+        };
         let world = World {
-            accounts: accounts.iter().cloned().map(seed::seed_account).collect(),
+            accounts,
             api_base,
             lookups_base,
+            file,
         };
-        SimState {
+        Ok(SimState {
             inner: Arc::new(Mutex::new(world)),
-        }
+        })
     }
 
-    /// Runs `f` with the world locked (a poisoned lock is recovered, never a panic).
+    /// Runs `f` with the world locked (a poisoned lock is recovered, never a panic). With a
+    /// state file, the world is the file's latest version while `f` runs and what `f` changed
+    /// is written back before other processes may read it.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
         let mut guard = self
             .inner
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        f(&mut guard)
+        let world = &mut *guard;
+        let held = match world.file.as_mut() {
+            Some(file) => file.refresh(&mut world.accounts),
+            None => None,
+        };
+        let result = f(world);
+        if let (Some(file), Some(held)) = (world.file.as_mut(), held) {
+            file.save(&world.accounts, held);
+        }
+        result
     }
 
     fn with_account<R: Default>(

@@ -184,13 +184,47 @@ async fn an_agent_can_list_the_namespace_and_read_a_function_signature() {
         .collect();
     assert_eq!(
         names.len(),
-        17,
-        "15 functions, help, the default account: {names:?}"
+        19,
+        "15 functions, help, accounts, has_account, the default account: {names:?}"
     );
     assert_eq!(names[0], "twilio_send_sms");
-    assert_eq!(&names[15..], ["help", "default"]);
+    assert_eq!(&names[15..], ["help", "accounts", "has_account", "default"]);
     let about = listed["about"].as_str().unwrap();
     assert!(about.starts_with("twilio_list_calls({"), "{about}");
     assert!(about.contains("help(\"twilio_list_calls\")"), "{about}");
+    assert_eq!(report.requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_can_check_for_an_account_and_read_what_a_function_returns() {
+    let host = two_account_host().await;
+    let report = host
+        .run(
+            r#"local twilio = app.integrations.twilio
+               local names = {}
+               for name in pairs(twilio) do names[#names + 1] = name end
+               return {accounts = twilio.accounts(), work = twilio.has_account("work"),
+                       personal = twilio.has_account("personal"), listed = names,
+                       numbers = twilio.help("twilio_list_phone_numbers"),
+                       message = twilio.help("twilio_get_message")}"#,
+        )
+        .await;
+    let found = value(&report);
+    assert_eq!(found["accounts"], serde_json::json!(["default", "work"]));
+    assert_eq!(found["work"], true);
+    assert_eq!(found["personal"], false);
+    let listed = found["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 20, "{listed:?}");
+    assert_eq!(listed[18..], ["default", "work"]);
+    let numbers = found["numbers"].as_str().unwrap();
+    assert!(
+        numbers.contains("### Returns (added by this integration)"),
+        "{numbers}"
+    );
+    for field in ["capabilities.voice", "capabilities.sms", "capabilities.mms"] {
+        assert!(numbers.contains(field), "{field} in {numbers}");
+    }
+    let message = found["message"].as_str().unwrap();
+    assert!(message.contains("may be nil: `date_sent`"), "{message}");
     assert_eq!(report.requests, 0);
 }

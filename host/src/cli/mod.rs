@@ -3,6 +3,7 @@
 mod check;
 mod docs;
 mod error;
+mod examples;
 pub mod logging;
 mod mcp;
 mod run;
@@ -30,9 +31,12 @@ pub use error::CliError;
     about,
     long_about,
     after_help = "Start here:\n  \
-                  twilio-host run examples/quickstart.lua   run a script (simulator without credentials)\n  \
-                  twilio-host docs                          the Lua API reference\n  \
-                  twilio-host check --config host.toml      validate a configuration\n\n\
+                  twilio-host run --example quickstart     send and read back an SMS (simulator without credentials)\n  \
+                  twilio-host examples                     the example scripts: list, print, run\n  \
+                  twilio-host docs                         the Lua API reference (docs NAME: one function)\n  \
+                  twilio-host config example > host.toml   a commented configuration, for --config\n  \
+                  twilio-host check --config host.toml     validate a configuration\n\n\
+                  Without credentials the built-in simulator keeps its data between runs (twilio-host sim --reset clears it).\n\n\
                   Exit status: 0 success, 1 the script failed, 2 usage or configuration error,\n  \
                   3 the host failed (the plugin could not be loaded, an address could not be bound)."
 )]
@@ -54,8 +58,13 @@ pub struct Cli {
 pub enum Command {
     /// Run one Lua script and print its output.
     ///
+    /// Without credentials the script runs against the built-in simulator, which keeps its data
+    /// between runs (a message one run sends, the next run lists); `twilio-host sim --reset`
+    /// clears it.
+    ///
     /// Examples:
-    ///   twilio-host run examples/messaging.lua
+    ///   twilio-host run --example messaging
+    ///   twilio-host run my_script.lua
     ///   twilio-host run -e 'print(app.integrations.twilio.twilio_get_account({}).status)'
     ///   echo 'return 1 + 1' | twilio-host run - --json
     ///
@@ -66,21 +75,42 @@ pub enum Command {
     Run(run::RunArgs),
     /// Print the agent reference for `app.integrations.twilio`, or one function's section.
     ///
+    /// The reference is the product's document with what each function returns added. For a
+    /// name it does not know, it says which functions were probably meant.
+    ///
     /// Examples:
-    ///   twilio-host docs                    the whole reference (docs/lua-api.md)
+    ///   twilio-host docs                    the whole reference
     ///   twilio-host docs twilio_send_sms    one function's section
     ///
     /// Exit status: 0, 2 for an unknown function name, 3 when the host failed.
     #[command(verbatim_doc_comment)]
     Docs(docs::DocsArgs),
+    /// List the example scripts and configurations (embedded in this binary), or print one.
+    ///
+    /// Examples:
+    ///   twilio-host examples                 the list, with what each does
+    ///   twilio-host examples quickstart      print examples/quickstart.lua
+    ///   twilio-host run --example quickstart run it
+    ///
+    /// Exit status: 0, 2 for an unknown name.
+    #[command(verbatim_doc_comment)]
+    Examples(examples::ExamplesArgs),
+    /// Configuration files: `config example` prints a commented one.
+    Config(examples::ConfigCommandArgs),
     /// Run the Twilio simulator in the foreground and print its URLs and test credentials.
     ///
     /// The simulator knows two accounts (`default` and `work`) with fixed test credentials, so
-    /// examples/multi-account.toml works against it. Stops on Ctrl-C or SIGTERM.
+    /// `twilio-host config example` works against it. It starts from the same seeded data each
+    /// time (deterministic SIDs) and keeps nothing. Stops on Ctrl-C or SIGTERM.
+    ///
+    /// `--reset` instead deletes the data the built-in simulator of `run`, `serve` and `mcp`
+    /// keeps between runs when no credentials are configured.
     ///
     /// Example:
     ///   twilio-host sim            (prints the two `export` lines to paste)
-    ///   twilio-host run --config examples/multi-account.toml examples/multi_account.lua
+    ///   twilio-host config example > host.toml
+    ///   twilio-host run --config host.toml --example multi_account
+    ///   twilio-host sim --reset
     #[command(verbatim_doc_comment)]
     Sim(sim::SimArgs),
     /// Validate a configuration: list tenants and accounts, and say which secrets could not be
@@ -168,6 +198,8 @@ pub async fn dispatch(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run(args) => run::run(args).await,
         Command::Docs(args) => docs::docs(args).await,
+        Command::Examples(args) => examples::examples(args),
+        Command::Config(args) => examples::config(args),
         Command::Sim(args) => sim::sim(args).await,
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args).await,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use twilio_host::{Host, RunReport};
 
 use super::setup::{self, Setup};
-use super::{CliError, ConfigArgs, one_run_options};
+use super::{CliError, ConfigArgs, examples, one_run_options};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -15,13 +15,21 @@ pub struct RunArgs {
     /// The script file, or `-` to read it from stdin.
     #[arg(
         value_name = "FILE",
-        conflicts_with = "eval",
-        required_unless_present = "eval"
+        conflicts_with_all = ["eval", "example"],
+        required_unless_present_any = ["eval", "example"]
     )]
     pub file: Option<PathBuf>,
     /// The script itself, instead of a file.
-    #[arg(short = 'e', long = "eval", value_name = "CODE")]
+    #[arg(
+        short = 'e',
+        long = "eval",
+        value_name = "CODE",
+        conflicts_with = "example"
+    )]
     pub eval: Option<String>,
+    /// One of the examples embedded in the binary (see `twilio-host examples`), e.g. quickstart.
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
     /// The tenant to run as (see `twilio-host check`).
     #[arg(long, default_value = "default")]
     pub tenant: String,
@@ -34,7 +42,10 @@ pub struct RunArgs {
 
 /// Runs the script; its failure is [`CliError::ScriptFailed`].
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
-    let script = read_script(&args).map_err(CliError::Usage)?;
+    let script = match &args.example {
+        Some(name) => examples::find(name)?.text.to_string(),
+        None => read_script(&args).map_err(CliError::Usage)?,
+    };
     let Setup {
         config,
         simulator: _simulator,

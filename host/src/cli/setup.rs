@@ -1,5 +1,6 @@
 //! Choosing where accounts come from: `--config`, else the standard TWILIO_* variables, else the
-//! built-in simulator (said in one line on stderr).
+//! built-in simulator keeping its data in the state directory (said in one line on stderr; when
+//! the directory is unusable, a simulator that keeps nothing, and the line says why).
 
 use twilio_host::{ConfigErrors, HostConfig, ProcessEnv, simulated};
 
@@ -45,12 +46,27 @@ pub async fn resolve(args: &ConfigArgs) -> Result<Setup, CliError> {
             simulator: None,
         });
     }
-    let (config, simulator) = simulated::start()
-        .await
-        .map_err(|error| CliError::host("cannot start the built-in simulator", error))?;
+    let state_file = simulated::state_file(&ProcessEnv);
+    let cannot_start = |error| CliError::host("cannot start the built-in simulator", error);
+    let (config, simulator, kept) = match simulated::start(Some(&state_file)).await {
+        Ok((config, simulator)) => {
+            let kept = format!(
+                "which keeps its data between runs in {} (`twilio-host sim --reset` clears it)",
+                state_file.display()
+            );
+            (config, simulator, kept)
+        }
+        Err(error) => {
+            let (config, simulator) = simulated::start(None).await.map_err(cannot_start)?;
+            let kept = format!(
+                "which keeps nothing after this run: {error:#} (`twilio-host sim --reset` deletes a damaged file)"
+            );
+            (config, simulator, kept)
+        }
+    };
     eprintln!(
-        "twilio-host: no Twilio credentials configured; using the built-in simulator at {} \
-         (set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or pass --config, to use real Twilio)",
+        "twilio-host: no Twilio credentials configured; using the built-in simulator at {}, {kept}; \
+         set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or pass --config, to use real Twilio",
         simulator.api_url()
     );
     Ok(Setup {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use twilio_host::{ProcessEnv, simulated};
 use twilio_sim::{SimAccount, SimConfig, Simulator};
 
 use super::{CliError, shutdown};
@@ -20,6 +21,11 @@ pub struct SimArgs {
     /// both take any free port).
     #[arg(long, default_value = "127.0.0.1:4010")]
     pub listen: SocketAddr,
+    /// Instead of running a simulator: delete the data the built-in simulator of `run`, `serve`
+    /// and `mcp` keeps between runs (messages sent, recordings deleted, ...), and exit. The next
+    /// run starts from the seeded account again, with SIDs no earlier run was given.
+    #[arg(long)]
+    pub reset: bool,
 }
 
 /// The accounts the foreground simulator knows: the standard test account and `work`.
@@ -27,8 +33,11 @@ fn accounts() -> Vec<SimAccount> {
     vec![SimAccount::test_default(), SimAccount::new("work")]
 }
 
-/// Runs until Ctrl-C or SIGTERM.
+/// Runs until Ctrl-C or SIGTERM (or, with `--reset`, clears the kept data).
 pub async fn sim(args: SimArgs) -> Result<(), CliError> {
+    if args.reset {
+        return reset();
+    }
     let lookups_port = match args.listen.port() {
         0 => 0,
         port => port.wrapping_add(1),
@@ -37,6 +46,7 @@ pub async fn sim(args: SimArgs) -> Result<(), CliError> {
         accounts: accounts(),
         api_addr: args.listen,
         lookups_addr: SocketAddr::new(args.listen.ip(), lookups_port),
+        state_file: None,
     };
     let simulator = Simulator::start(config)
         .await
@@ -44,6 +54,28 @@ pub async fn sim(args: SimArgs) -> Result<(), CliError> {
     print_banner(&simulator);
     shutdown::requested().await;
     simulator.shutdown().await;
+    Ok(())
+}
+
+/// Deletes the built-in simulator's state file.
+fn reset() -> Result<(), CliError> {
+    let state_file = simulated::state_file(&ProcessEnv);
+    match std::fs::remove_file(&state_file) {
+        Ok(()) => println!(
+            "deleted the built-in simulator's data ({})",
+            state_file.display()
+        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => println!(
+            "the built-in simulator has no data to delete ({} does not exist)",
+            state_file.display()
+        ),
+        Err(error) => {
+            return Err(CliError::host(
+                &format!("cannot delete {}", state_file.display()),
+                error,
+            ));
+        }
+    }
     Ok(())
 }
 

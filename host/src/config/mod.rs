@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use document::{Document, Origin};
-pub use policy::{Quotas, Rules, StateUrl};
+pub use policy::{Quotas, Rules, StateUrl, default_state_dir};
 use resolve::Resolver;
 pub use server::ServerSettings;
 pub use values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};

@@ -337,8 +337,10 @@ impl Resolver<'_> {
     }
 }
 
-/// The state directory when none is configured.
-fn default_state_dir(env: &dyn SecretSource) -> PathBuf {
+/// The state directory: `TWILIO_HOST_STATE_DIR`, else `$XDG_STATE_HOME/twilio-lua-wasm`, else
+/// `~/.local/state/twilio-lua-wasm` (the tenant policy's counts and the built-in simulator's
+/// data live there unless configured elsewhere).
+pub fn default_state_dir(env: &dyn SecretSource) -> PathBuf {
     if let Some(dir) = env.var("TWILIO_HOST_STATE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }

@@ -17,6 +17,10 @@ use crate::secret::Secret;
 const TWILIO_API: &str = "https://api.twilio.com";
 const TWILIO_LOOKUPS: &str = "https://lookups.twilio.com";
 
+/// The functions of `app.integrations.twilio` that are not Twilio calls (the plugin's
+/// `namespace::HELPERS`): an account of one of these names could not be reached.
+const NAMESPACE_HELPERS: &[&str] = &["help", "accounts", "has_account"];
+
 /// Resolves one document, collecting every problem on the way.
 pub(super) struct Resolver<'a> {
     pub source_name: &'a str,
@@ -133,8 +137,9 @@ impl Resolver<'_> {
         document: AccountDocument,
         overrides: &Overrides,
     ) -> Option<AccountConfig> {
-        if !is_identifier(name) || name.starts_with("twilio_") || name == "help" {
-            self.error(key, "account names are identifiers (letters, digits, '_'), not `help` and not starting with `twilio_`");
+        if !is_identifier(name) || name.starts_with("twilio_") || NAMESPACE_HELPERS.contains(&name)
+        {
+            self.error(key, "account names are identifiers (letters, digits, '_'), not `help`, `accounts` or `has_account`, and not starting with `twilio_`");
         }
         let account_sid = self.parsed(
             &format!("{key}.account_sid"),

@@ -8,7 +8,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use twilio_sim::{SimAccount, SimConfig, Simulator};
@@ -40,7 +41,24 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `twilio-host` for assert_cmd, run from the workspace root with no TWILIO_* variables.
+/// A state directory no other command uses (under `target/tmp`, emptied when the test binary
+/// starts), so the built-in simulator's kept data and the policy's counts never leak between
+/// tests, nor from a developer's own runs into a test.
+pub fn fresh_state_dir() -> PathBuf {
+    static BASE: OnceLock<PathBuf> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = BASE.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("state")
+            .join(env!("CARGO_CRATE_NAME"));
+        let _ = std::fs::remove_dir_all(&base);
+        base
+    });
+    base.join(NEXT.fetch_add(1, Ordering::Relaxed).to_string())
+}
+
+/// `twilio-host` for assert_cmd, run from the workspace root with no TWILIO_* variables and a
+/// [`fresh_state_dir`].
 pub fn twilio_host() -> assert_cmd::Command {
     let mut command =
         assert_cmd::Command::cargo_bin("twilio-host").expect("the twilio-host binary is built");
@@ -48,6 +66,7 @@ pub fn twilio_host() -> assert_cmd::Command {
     for var in CLEARED_VARS {
         command.env_remove(var);
     }
+    command.env("TWILIO_HOST_STATE_DIR", fresh_state_dir());
     command
 }
 
@@ -59,6 +78,7 @@ pub fn twilio_host_process() -> StdCommand {
     for var in CLEARED_VARS {
         command.env_remove(var);
     }
+    command.env("TWILIO_HOST_STATE_DIR", fresh_state_dir());
     command
 }
 

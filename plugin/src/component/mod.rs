@@ -104,7 +104,7 @@ impl Guest for Plugin {
 
     fn reference(function: Option<String>) -> Option<String> {
         match function {
-            None => Some(reference::REFERENCE.to_string()),
+            None => Some(reference::text().to_string()),
             Some(name) => reference::section(&name).map(str::to_string),
         }
     }

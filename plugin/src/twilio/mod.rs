@@ -5,7 +5,8 @@
 //! - [`encode`]: percent-encoding, query strings, form bodies, paths.
 //! - [`client`] and [`retry`]: the requests, status checks, JSON decoding, pagination, retries.
 //! - [`errors`]: the error tables scripts catch.
-//! - [`namespace`]: the read-only tables, account resolution and `help`.
+//! - [`namespace`]: the read-only tables, account resolution and `help`; [`names`]: what a
+//!   misspelt or reworded name probably meant.
 //! - `fuzzing` (tests and the `fuzzing` feature): what the property tests and fuzz targets share.
 
 pub mod args;
@@ -14,6 +15,7 @@ pub mod encode;
 pub mod errors;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod names;
 pub mod namespace;
 pub mod retry;
 pub mod rules;

@@ -1,6 +1,6 @@
 //! The read-only tables a script reaches the API through: `app`, `app.integrations`,
-//! `app.integrations.twilio` (the default account's functions, the account namespaces and
-//! `help`) and `app.integrations.twilio.<account>`.
+//! `app.integrations.twilio` (the default account's functions, the account namespaces, `help`,
+//! `accounts` and `has_account`) and `app.integrations.twilio.<account>`.
 //!
 //! Every table is an empty proxy whose metatable resolves names, refuses writes, protects
 //! itself and describes itself with `__tostring`. Rust callbacks cannot raise a table, so each
@@ -21,6 +21,7 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use super::args;
 use super::client::Client;
 use super::errors::ApiError;
+use super::names;
 use super::rules;
 use super::spec::{self, FunctionSpec};
 use crate::account::Account;
@@ -64,6 +65,9 @@ const ROOT: &str = "app.integrations.twilio";
 /// The name that always means the default account.
 const DEFAULT: &str = "default";
 
+/// The root's functions besides the Twilio ones; no account may take these names.
+pub const HELPERS: [&str; 3] = ["help", "accounts", "has_account"];
+
 /// What a name in a namespace resolves to, or why it does not.
 type Resolved = Result<Value, String>;
 
@@ -92,7 +96,7 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
             Err(format!(
                 "no function named {}{}; functions: {}",
                 rules::quote(&name),
-                hint(&name, &names),
+                names::hint(&name, &names),
                 names.join(", ")
             ))
         };
@@ -124,6 +128,8 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
         account_pairs,
         binding: RefCell::new(None),
     });
+    let accounts = builder.accounts()?;
+    let has_account = builder.has_account()?;
     let root = builder.proxy(
         ROOT,
         |lua| {
@@ -136,23 +142,27 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
             let shared = shared(lua)?;
             let binding = shared.binding.borrow();
             let binding = binding.as_ref().ok_or_else(unbound)?;
-            // The default account's functions (when there is one), help, then the accounts.
-            let mut names = match binding.default {
-                Some(_) => function_names(),
-                None => vec!["help".to_string()],
+            // The default account's functions (when there is one), the helpers, the accounts.
+            let mut names: Vec<String> = match binding.default {
+                Some(_) => spec::names().map(str::to_string).collect(),
+                None => Vec::new(),
             };
+            names.extend(HELPERS.map(String::from));
             names.extend(binding.names.iter().cloned());
             Ok(names)
         },
-        |lua, key| {
+        move |lua, key| {
             let (help, names, default) = {
                 let shared = shared(lua)?;
                 let binding = shared.binding.borrow();
                 let binding = binding.as_ref().ok_or_else(unbound)?;
                 (shared.help.clone(), binding.names.clone(), binding.default)
             };
-            if key == "help" {
-                return Ok(Ok(Value::Function(help)));
+            match key {
+                "help" => return Ok(Ok(Value::Function(help))),
+                "accounts" => return Ok(Ok(Value::Function(accounts.clone()))),
+                "has_account" => return Ok(Ok(Value::Function(has_account.clone()))),
+                _ => {}
             }
             if let Some(index) = names.iter().position(|name| name == key) {
                 return account_proxy(lua, index).map(|proxy| Ok(Value::Table(proxy)));
@@ -174,7 +184,7 @@ pub fn prepare(lua: &Lua) -> mlua::Result<()> {
             Ok(Err(format!(
                 "no account or function named {}{}; accounts: {}; functions: {}",
                 rules::quote(key),
-                hint(key, &candidates),
+                names::hint(key, &candidates),
                 list(&names),
                 spec::names().collect::<Vec<_>>().join(", ")
             )))
@@ -415,6 +425,16 @@ where
     })
 }
 
+/// The arguments of a namespace function, without the namespace itself when it was called
+/// with a colon (`twilio:help()`).
+fn without_self(arguments: MultiValue) -> Vec<Value> {
+    let mut arguments = arguments.into_vec();
+    if matches!(arguments.first(), Some(Value::Table(_))) {
+        arguments.remove(0);
+    }
+    arguments
+}
+
 /// The name `key` stands for, when it is a string.
 fn key_name(key: &Value) -> Option<String> {
     match key {
@@ -453,7 +473,7 @@ fn check_names(accounts: &[Account]) -> mlua::Result<()> {
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         let problem = if !identifier {
             "is not an identifier (letters, digits and _, not starting with a digit)"
-        } else if name.starts_with("twilio_") || name == "help" {
+        } else if name.starts_with("twilio_") || HELPERS.contains(&name.as_str()) {
             "is reserved for functions"
         } else if accounts[..index].iter().any(|other| &other.name == name) {
             "is configured twice"
@@ -496,18 +516,6 @@ fn list(names: &[String]) -> String {
     }
 }
 
-/// ` (did you mean "x"?)` when a candidate is close to `key`.
-fn hint(key: &str, candidates: &[&str]) -> String {
-    let prefixed = format!("twilio_{key}");
-    candidates
-        .iter()
-        .copied()
-        .find(|c| *c == prefixed)
-        .or_else(|| rules::suggest(key, candidates))
-        .map(|c| format!(" (did you mean \"{c}\"?)"))
-        .unwrap_or_default()
-}
-
 /// The 15 function names, then `help`: what an account namespace holds.
 fn function_names() -> Vec<String> {
     spec::names()
@@ -518,7 +526,7 @@ fn function_names() -> Vec<String> {
 
 fn root_text(accounts: &[String]) -> String {
     format!(
-        "{ROOT}: the Twilio API. Accounts: {} (the functions directly under {ROOT} use the default account; {ROOT}.<account>.<function> picks one). Functions: {}. Help: {ROOT}.help() returns the whole reference, {ROOT}.help(\"twilio_send_sms\") one function's section.",
+        "{ROOT}: the Twilio API. Accounts: {} (the functions directly under {ROOT} use the default account; {ROOT}.<account>.<function> picks one; {ROOT}.accounts() lists them, {ROOT}.has_account(\"work\") checks one). Functions: {}. Help: {ROOT}.help() returns the whole reference, {ROOT}.help(\"twilio_send_sms\") one function's section.",
         list(accounts),
         spec::names().collect::<Vec<_>>().join(", ")
     )
@@ -553,14 +561,10 @@ impl Builder<'_> {
     /// `help()`: the reference; `help(name)`: one function's section.
     fn help(&self) -> mlua::Result<Function> {
         self.raising(|lua, arguments: MultiValue| {
-            let mut arguments = arguments.into_vec();
-            if matches!(arguments.first(), Some(Value::Table(_))) {
-                // Called with a colon: the first argument is the namespace.
-                arguments.remove(0);
-            }
+            let arguments = without_self(arguments);
             let path = format!("{ROOT}.help");
             let text = match arguments.first() {
-                None | Some(Value::Nil) => reference::REFERENCE,
+                None | Some(Value::Nil) => reference::text(),
                 Some(Value::String(name)) => {
                     let name = name.to_string_lossy();
                     match reference::section(&name) {
@@ -570,7 +574,7 @@ impl Builder<'_> {
                             let reason = format!(
                                 "no function named {}{}; functions: {}",
                                 rules::quote(&name),
-                                hint(&name, &names),
+                                names::hint(&name, &names),
                                 names.join(", ")
                             );
                             return Ok(Err(ApiError::namespace(&path, &name, &reason)));
@@ -586,6 +590,39 @@ impl Builder<'_> {
                 }
             };
             Ok(Ok(Value::String(lua.create_string(text)?)))
+        })
+    }
+
+    /// `accounts()`: the names of the run's accounts, in the configured order.
+    fn accounts(&self) -> mlua::Result<Function> {
+        guarded_function(self.lua, |lua, _: MultiValue| {
+            let shared = shared(lua)?;
+            let binding = shared.binding.borrow();
+            let binding = binding.as_ref().ok_or_else(unbound)?;
+            lua.create_sequence_from(binding.names.iter().map(String::as_str))
+        })
+    }
+
+    /// `has_account(name)`: whether `app.integrations.twilio[name]` is an account namespace
+    /// (`"default"` included when there is a default account), without raising.
+    fn has_account(&self) -> mlua::Result<Function> {
+        self.raising(|lua, arguments: MultiValue| {
+            let arguments = without_self(arguments);
+            let name = match arguments.first() {
+                Some(Value::String(name)) => name.to_string_lossy(),
+                other => {
+                    let got = other.map_or("nothing".into(), |value| rules::a(value.type_name()));
+                    let reason = format!("expects an account name like \"work\", got {got}");
+                    let path = format!("{ROOT}.has_account");
+                    return Ok(Err(ApiError::namespace(&path, "name", &reason)));
+                }
+            };
+            let shared = shared(lua)?;
+            let binding = shared.binding.borrow();
+            let binding = binding.as_ref().ok_or_else(unbound)?;
+            let known =
+                binding.names.contains(&name) || (name == DEFAULT && binding.default.is_some());
+            Ok(Ok(Value::Boolean(known)))
         })
     }
 

@@ -1,22 +1,27 @@
 //! The Call resource (26 properties).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path, opt_decimal, rfc2822, subresource_uris};
+use crate::util::interned;
 use crate::util::phone;
 use crate::util::time::Timestamp;
 
 /// A stored call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Call {
     pub sid: String,
     pub account_sid: String,
     pub to: String,
     pub from: String,
     pub phone_number_sid: Option<String>,
-    pub status: &'static str,
-    pub direction: &'static str,
-    pub answered_by: Option<&'static str>,
+    #[serde(deserialize_with = "interned::text")]
+    pub status: interned::Text,
+    #[serde(deserialize_with = "interned::text")]
+    pub direction: interned::Text,
+    #[serde(deserialize_with = "interned::optional_text")]
+    pub answered_by: Option<interned::Text>,
     pub date_created: Timestamp,
     pub start_time: Option<Timestamp>,
     /// Seconds; only for completed calls.

@@ -1,12 +1,14 @@
 //! The Message resource (20 properties).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path, opt_decimal, rfc2822, subresource_uris};
+use crate::util::interned;
 use crate::util::time::Timestamp;
 
 /// A stored message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Message {
     pub sid: String,
     pub account_sid: String,
@@ -16,10 +18,13 @@ pub(crate) struct Message {
     pub body: String,
     pub num_segments: u32,
     pub num_media: usize,
-    pub direction: &'static str,
-    pub status: &'static str,
+    #[serde(deserialize_with = "interned::text")]
+    pub direction: interned::Text,
+    #[serde(deserialize_with = "interned::text")]
+    pub status: interned::Text,
     pub error_code: Option<u32>,
-    pub error_message: Option<&'static str>,
+    #[serde(deserialize_with = "interned::optional_text")]
+    pub error_message: Option<interned::Text>,
     pub price_e5: Option<i64>,
     pub date_created: Timestamp,
     pub date_sent: Option<Timestamp>,

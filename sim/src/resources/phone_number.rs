@@ -1,12 +1,14 @@
 //! The IncomingPhoneNumber resource (35 properties, no `subresource_uris`).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path};
+use crate::util::interned;
 use crate::util::time::Timestamp;
 
 /// An owned phone number.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct PhoneNumber {
     pub sid: String,
     pub account_sid: String,
@@ -18,7 +20,8 @@ pub(crate) struct PhoneNumber {
     /// An approved WhatsApp sender (not part of the JSON).
     pub whatsapp: bool,
     /// `local`, `mobile` or `tollfree`.
-    pub number_type: &'static str,
+    #[serde(deserialize_with = "interned::text")]
+    pub number_type: interned::Text,
     pub voice_url: String,
     pub date_created: Timestamp,
 }

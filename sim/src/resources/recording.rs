@@ -1,17 +1,20 @@
 //! The Recording resource (19 properties).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path, decimal, subresource_uris};
+use crate::util::interned;
 use crate::util::time::Timestamp;
 
 /// A stored recording.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Recording {
     pub sid: String,
     pub account_sid: String,
     pub call_sid: String,
-    pub source: &'static str,
+    #[serde(deserialize_with = "interned::text")]
+    pub source: interned::Text,
     pub channels: u32,
     /// Seconds.
     pub duration: u32,

@@ -1,9 +1,11 @@
 //! Usage categories, daily usage data and the UsageRecord resource (15 properties, no SID).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path, decimal};
 use crate::util::form;
+use crate::util::interned;
 use crate::util::time::{Date, Timestamp};
 
 /// A usage category and its units.
@@ -55,10 +57,11 @@ pub(crate) fn category(name: &str) -> Option<&'static Category> {
 }
 
 /// One day of usage in one category.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct DailyUsage {
     pub date: Date,
-    pub category: &'static str,
+    #[serde(deserialize_with = "interned::text")]
+    pub category: interned::Text,
     pub count: u64,
     /// A count, or an amount in 1e-5 units for money categories.
     pub usage: u64,

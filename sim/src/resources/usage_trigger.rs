@@ -1,5 +1,6 @@
 //! The UsageTrigger resource (16 properties).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{API_VERSION, account_path};
@@ -7,7 +8,7 @@ use crate::util::form;
 use crate::util::time::Timestamp;
 
 /// A stored usage trigger.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct UsageTrigger {
     pub sid: String,
     pub account_sid: String,

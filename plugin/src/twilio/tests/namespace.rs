@@ -166,7 +166,7 @@ fn help_serves_the_reference() {
                    root = tostring(t), account = tostring(t.work)}"#,
         &fake_twilio(),
     );
-    assert_eq!(result["whole"], reference::REFERENCE);
+    assert_eq!(result["whole"], reference::text());
     assert_eq!(
         result["one"],
         reference::section("twilio_send_sms").unwrap()
@@ -300,7 +300,15 @@ fn every_example_runs_verbatim() {
 
 #[test]
 fn bad_account_names_are_refused_at_install() {
-    for name in ["twilio_x", "help", "1st", "my-account", ""] {
+    for name in [
+        "twilio_x",
+        "help",
+        "accounts",
+        "has_account",
+        "1st",
+        "my-account",
+        "",
+    ] {
         let accounts = vec![on_twilio(name, DEFAULT_SID)];
         let output = run_with("return 1", accounts, &fake_twilio());
         assert!(output.outcome.is_err(), "{name}");
@@ -344,7 +352,16 @@ fn pairs_lists_what_a_script_can_reach_by_name() {
     );
     let functions: Vec<String> = spec::names().map(|n| format!("{n}:function")).collect();
     let mut root = functions.clone();
-    root.extend(["help:function", "default:table", "work:table"].map(String::from));
+    root.extend(
+        [
+            "help:function",
+            "accounts:function",
+            "has_account:function",
+            "default:table",
+            "work:table",
+        ]
+        .map(String::from),
+    );
     assert_eq!(listed["root"], serde_json::json!(root));
     let mut work = functions;
     work.push("help:function".into());
@@ -367,7 +384,60 @@ fn without_a_default_account_pairs_lists_help_and_the_accounts() {
         accounts,
         &fake,
     );
-    assert_eq!(output.outcome, Ok("\"help sales support\"".to_string()));
+    assert_eq!(
+        output.outcome,
+        Ok("\"help accounts has_account sales support\"".to_string())
+    );
+}
+
+#[test]
+fn accounts_lists_the_accounts_and_has_account_checks_one_without_raising() {
+    let fake = fake_twilio();
+    let found = ok(
+        r#"local twilio = app.integrations.twilio
+           local ok, err = pcall(function() return twilio.personal end)
+           return {names = twilio.accounts(), colon = twilio:accounts(),
+                   work = twilio.has_account("work"), default = twilio.has_account("default"),
+                   personal = twilio.has_account("personal"), method = twilio:has_account("work"),
+                   unknown_raises = not ok and err.field == "personal"}"#,
+        &fake,
+    );
+    assert_eq!(found["names"], serde_json::json!(["default", "work"]));
+    assert_eq!(found["colon"], found["names"]);
+    for (key, expected) in [
+        ("work", true),
+        ("default", true),
+        ("personal", false),
+        ("method", true),
+        ("unknown_raises", true),
+    ] {
+        assert_eq!(found[key], expected, "{key}");
+    }
+    let failure = fails("return app.integrations.twilio.has_account(7)", &fake);
+    assert!(
+        failure
+            .message
+            .contains("expects an account name like \"work\", got an integer"),
+        "{}",
+        failure.message
+    );
+    // One account named otherwise is the default too, so `default` exists.
+    let single = run_with(
+        "return app.integrations.twilio.has_account('default')",
+        vec![on_twilio("personal", WORK_SID)],
+        &fake,
+    );
+    assert_eq!(single.outcome, Ok("true".to_string()));
+    let none = run_with(
+        "local t = app.integrations.twilio return {n = #t.accounts(), default = t.has_account('default')}",
+        vec![
+            on_twilio("sales", DEFAULT_SID),
+            on_twilio("support", WORK_SID),
+        ],
+        &fake,
+    );
+    let none: Json = serde_json::from_str(&none.outcome.unwrap()).unwrap();
+    assert_eq!(none, serde_json::json!({"n": 2, "default": false}));
 }
 
 #[test]
@@ -392,4 +462,34 @@ fn tostring_of_a_function_gives_its_signature_and_what_it_does() {
         let text = described[other].as_str().unwrap();
         assert!(text.starts_with("function: 0x"), "{other}: {text}");
     }
+}
+
+/// The reference's additions describe what the rules accept, so docs and behaviour agree.
+#[test]
+fn the_additions_name_every_value_the_rules_accept() {
+    let lookup = reference::section("twilio_lookup_phone").unwrap();
+    for package in spec::LOOKUP_PACKAGES {
+        assert!(lookup.contains(&format!("`{package}`")), "{package}");
+    }
+    let trigger = reference::section("twilio_create_usage_trigger").unwrap();
+    let recurring = spec::find("twilio_create_usage_trigger")
+        .and_then(|spec| spec.param("recurring"))
+        .unwrap();
+    let Rule::OneOf(values) = recurring.rule else {
+        panic!("recurring is an enum");
+    };
+    for value in values {
+        assert!(trigger.contains(&format!("`\"{value}\"`")), "{value}");
+    }
+    let call = spec::find("twilio_make_call").unwrap();
+    assert_eq!(
+        call.cross,
+        [spec::Cross::ExactlyOne("url", "twiml")],
+        "the note below describes this rule"
+    );
+    assert!(
+        reference::section("twilio_make_call")
+            .unwrap()
+            .contains("Exactly one of `url` and `twiml` is required")
+    );
 }
