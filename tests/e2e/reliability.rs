@@ -335,6 +335,37 @@ async fn retries_count_against_the_runs_request_budget() {
     assert_eq!(host.sim.requests().len(), 2, "the third attempt never left");
 }
 
+/// A request with a body over the budget: the host refuses it without reading the body, and the
+/// script learns that it hit a limit (not that the body could not be written).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_send_over_the_request_budget_is_a_limit_error() {
+    let host = TestHost::with_tenants(vec![TenantSpec::new("default").limits(Limits {
+        max_requests: 2,
+        ..fault_limits()
+    })])
+    .await;
+    let report = host
+        .run(
+            r#"local t = app.integrations.twilio
+               for i = 1, 3 do
+                 local ok, err = pcall(t.twilio_send_sms, {to = "+15551234567", from = "+15559876543", body = "n" .. i})
+                 if not ok then return {i = i, kind = err.kind, message = err.message} end
+               end"#,
+        )
+        .await;
+    let result = value(&report);
+    assert_eq!(result["i"], json!(3), "{result}");
+    assert_eq!(result["kind"], json!("limit"), "{result}");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .contains("budget of outbound requests"),
+        "{result}"
+    );
+    assert_eq!(host.sim.requests().len(), 2, "the third send never left");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn retries_follow_each_tenants_limits() {
     let tenant = |name: &str, max_retries| {

@@ -28,11 +28,24 @@ impl Transport for WasiHttp {
             .body()
             .map_err(|()| TransportError::Other("request body already taken".into()))?;
         let pending = outgoing_handler::handle(outgoing, None).map_err(map_error)?;
-        write_body(&body, request.body.as_deref().unwrap_or_default())?;
-        OutgoingBody::finish(body, None).map_err(map_error)?;
+        let sent = match write_body(&body, request.body.as_deref().unwrap_or_default()) {
+            Ok(()) => OutgoingBody::finish(body, None).map_err(map_error),
+            Err(error) => {
+                drop(body);
+                Err(error)
+            }
+        };
         pending.subscribe().block();
-        let response = pending
-            .get()
+        let outcome = pending.get();
+        if let Err(body_error) = sent {
+            // A host that refuses a request (its budget, its policy) may stop reading the body
+            // first, so the write fails; the refusal is the real reason.
+            return Err(match outcome {
+                Some(Ok(Err(code))) => map_error(code),
+                _ => body_error,
+            });
+        }
+        let response = outcome
             .ok_or_else(|| TransportError::Other("response not ready".into()))?
             .map_err(|()| TransportError::Other("response already taken".into()))?
             .map_err(map_error)?;
