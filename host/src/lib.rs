@@ -33,6 +33,7 @@ pub mod config;
 pub mod credential;
 pub mod egress;
 pub mod engine;
+pub mod help;
 mod host;
 pub mod limits;
 #[cfg(feature = "mcp")]

@@ -3,7 +3,7 @@
 //! probably meant, so the suggestion is the one a script gets.
 
 use twilio_host::config::{Quotas, TenantConfig};
-use twilio_host::{Host, HostConfig, Limits, RunReport};
+use twilio_host::{Host, HostConfig, Limits, help};
 
 use super::{CliError, one_run_options};
 
@@ -38,48 +38,14 @@ pub async fn docs(args: DocsArgs) -> Result<(), CliError> {
             Ok(())
         }
         (None, Some(name)) => {
-            let script = format!("return app.integrations.twilio.help({})", lua_string(&name));
-            let report = host.run(READER, &script).await?;
-            Err(CliError::Usage(unknown_function(&report, &name)))
+            let said = help::unknown_function(&host, READER, &name).await?;
+            Err(CliError::Usage(format!(
+                "{said}\nrun `twilio-host docs` for the whole reference"
+            )))
         }
         (None, None) => Err(CliError::host(
             "the plugin could not serve the reference",
             "it returned nothing",
         )),
-    }
-}
-
-/// What `help(name)` said about the unknown `name`, with where to look next.
-fn unknown_function(report: &RunReport, name: &str) -> String {
-    let said = match &report.outcome {
-        Err(error) => error.message.clone(),
-        Ok(_) => format!("no function named {name:?}"),
-    };
-    format!("{said}\nrun `twilio-host docs` for the whole reference")
-}
-
-/// `text` as a Lua string literal: letters, digits and `_` as they are, every other byte as a
-/// decimal escape, so no name can end the literal.
-fn lua_string(text: &str) -> String {
-    let mut literal = String::from("\"");
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || byte == b'_' {
-            literal.push(char::from(byte));
-        } else {
-            literal.push_str(&format!("\\{byte:03}"));
-        }
-    }
-    literal.push('"');
-    literal
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_name_becomes_one_lua_string() {
-        assert_eq!(lua_string("twilio_x"), "\"twilio_x\"");
-        assert_eq!(lua_string("a\"b\n"), "\"a\\034b\\010\"");
     }
 }

@@ -12,7 +12,7 @@ use rmcp::{ErrorData, RoleServer, tool, tool_router};
 use serde::Deserialize;
 
 use super::{AuthenticatedTenant, McpServer, TenantOf};
-use crate::RunReport;
+use crate::{RunReport, help};
 
 /// How often a long run reports progress to a client that asked for it.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
@@ -40,7 +40,7 @@ impl McpServer {
     /// Runs a script as the call's tenant; cancelling the request stops the sandbox.
     #[tool(
         name = "run_lua",
-        description = "Run a Lua 5.4 script in a fresh sandbox where app.integrations.twilio has 15 Twilio functions (SMS, WhatsApp, calls, lookups, usage, recordings). Read twilio_reference first. Each run starts clean: nothing persists between runs, so do all related steps in one script. Returns what it printed and its return value; on failure isError, with the error kind, message, Twilio code, field and traceback."
+        description = "Run a Lua 5.4 script in a fresh sandbox where app.integrations.twilio has 15 Twilio functions (SMS, WhatsApp, calls, lookups, usage, recordings). Read twilio_reference first. Each run is a fresh Lua state: variables do not survive it (what it did at Twilio does), so do related steps in one script. Returns what it printed and its return value; on failure isError, with the error kind, message, Twilio code, field and traceback."
     )]
     async fn run_lua(
         &self,
@@ -71,22 +71,23 @@ impl McpServer {
     /// The reference, a section of it, or the sections matching a search.
     #[tool(
         name = "twilio_reference",
-        description = "The Lua API reference of app.integrations.twilio. No arguments: the whole text (about 3,000 tokens). function: one function's section. search: the sections matching a few words."
+        description = "The Lua API reference of app.integrations.twilio. No arguments: the whole text (about 6,000 tokens). function: one function's section. search: the sections matching a few words."
     )]
     async fn twilio_reference(
         &self,
         Parameters(ReferenceArgs { function, search }): Parameters<ReferenceArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let reference = self.reference().await?;
         let text = match (function.as_deref(), search.as_deref()) {
             (Some(name), _) => match reference.section(name) {
                 Some(section) => section.to_string(),
                 None => {
-                    let known: Vec<&str> = reference.functions().collect();
-                    return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
-                        "no function named {name:?}; the functions are: {}",
-                        known.join(", ")
-                    ))]));
+                    let tenant = self.tenant_of(&context)?;
+                    let said = help::unknown_function(&self.host, &tenant, name)
+                        .await
+                        .map_err(|error| ErrorData::internal_error(error.to_string(), None))?;
+                    return Ok(CallToolResult::error(vec![ContentBlock::text(said)]));
                 }
             },
             (None, Some(words)) => {

@@ -119,15 +119,28 @@ pub async fn check_tools_and_reference(client: &Client) -> String {
         text(&section)
     );
     assert!(!text(&section).contains("## twilio_get_call"));
+    for added in [
+        "### Returns (added by this integration)",
+        "Exactly one of `url` and `twiml` is required",
+    ] {
+        assert!(text(&section).contains(added), "{}", text(&section));
+    }
     let unknown = call(
         client,
         "twilio_reference",
-        json!({ "function": "twilio_fax" }),
+        json!({ "function": "send_message" }),
     )
     .await;
     assert_eq!(unknown.is_error, Some(true));
     assert!(
-        text(&unknown).contains("twilio_send_sms"),
+        text(&unknown).contains(
+            "no function named \"send_message\" (did you mean \"twilio_send_sms\" or \"twilio_send_whatsapp\"?)"
+        ),
+        "{}",
+        text(&unknown)
+    );
+    assert!(
+        text(&unknown).contains("twilio_delete_recording"),
         "lists the functions"
     );
     let found = call(client, "twilio_reference", json!({ "search": "whatsapp" })).await;
