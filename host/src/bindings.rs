@@ -12,5 +12,8 @@ wasmtime::component::bindgen!({
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+        "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+        "wasi:random": wasmtime_wasi::p2::bindings::random,
     },
 });

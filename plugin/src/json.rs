@@ -92,26 +92,40 @@ impl Encoder {
         if !self.open.insert(id) {
             return Err("the value contains a table that contains itself".into());
         }
-        let result = if self.is_array(table) {
-            self.encode_array(table, depth)
-        } else {
-            self.encode_object(table, depth)
+        let result = match self.array_len(table) {
+            Some(len) => self.encode_array(table, len, depth),
+            None => self.encode_object(table, depth),
         };
         self.open.remove(&id);
         result
     }
 
-    fn is_array(&self, table: &Table) -> bool {
+    /// The length of the JSON array `table` becomes, or `None` for an object: a table marked as
+    /// an array (from Twilio), or one whose keys are all integers from 1 up to a largest key at
+    /// most twice their number (so at most half of the array is `null` holes).
+    fn array_len(&self, table: &Table) -> Option<usize> {
         if table.metatable().is_some_and(|mt| mt == self.marker) {
-            return true;
+            return Some(table.raw_len());
         }
-        let len = table.raw_len();
-        len > 0 && table.pairs::<Value, Value>().count() == len
+        let mut count = 0usize;
+        let mut largest = 0i64;
+        for pair in table.pairs::<Value, Value>() {
+            let Ok((Value::Integer(key), _)) = pair else {
+                return None;
+            };
+            if key < 1 {
+                return None;
+            }
+            count += 1;
+            largest = largest.max(key);
+        }
+        let largest = usize::try_from(largest).ok()?;
+        (count > 0 && largest <= count.saturating_mul(2)).then_some(largest)
     }
 
-    fn encode_array(&mut self, table: &Table, depth: usize) -> Result<Json, String> {
-        let mut items = Vec::with_capacity(table.raw_len());
-        for index in 1..=table.raw_len() {
+    fn encode_array(&mut self, table: &Table, len: usize, depth: usize) -> Result<Json, String> {
+        let mut items = Vec::with_capacity(len);
+        for index in 1..=len {
             let item: Value = table.raw_get(index).map_err(|e| e.to_string())?;
             items.push(self.encode(&item, depth + 1)?);
         }
@@ -167,6 +181,33 @@ mod tests {
         assert_eq!(roundtrip(&lua, "return 0/0"), r#""nan""#);
         assert_eq!(roundtrip(&lua, "return 1.5"), "1.5");
         assert_eq!(roundtrip(&lua, "return print"), r#""<function>""#);
+    }
+
+    #[test]
+    fn integer_keys_make_an_array_with_null_holes_unless_too_sparse() {
+        let lua = Lua::new();
+        assert_eq!(roundtrip(&lua, "return {nil, 'a'}"), r#"[null,"a"]"#);
+        assert_eq!(roundtrip(&lua, "return {1, nil, 3, nil}"), "[1,null,3]");
+        assert_eq!(
+            roundtrip(&lua, "return {[2] = 'b', [4] = 'd'}"),
+            r#"[null,"b",null,"d"]"#
+        );
+        assert_eq!(
+            roundtrip(&lua, "return {[1] = 1, [100] = 2}"),
+            r#"{"1":1,"100":2}"#
+        );
+        assert_eq!(
+            roundtrip(&lua, "return {[0] = 'z', 'a'}"),
+            r#"{"0":"z","1":"a"}"#
+        );
+        assert_eq!(roundtrip(&lua, "return {[-1] = 'n'}"), r#"{"-1":"n"}"#);
+        assert_eq!(roundtrip(&lua, "return {1, x = 2}"), r#"{"1":1,"x":2}"#);
+        assert_eq!(roundtrip(&lua, "return {[1.5] = 1}"), r#"{"1.5":1}"#);
+        assert_eq!(
+            roundtrip(&lua, "return {[1e15] = 1}"),
+            r#"{"1000000000000000":1}"#,
+            "a huge index does not make a huge array"
+        );
     }
 
     #[test]

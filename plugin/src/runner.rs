@@ -80,10 +80,21 @@ pub fn run(
     limits: Limits,
     bind: impl FnOnce(&Lua) -> mlua::Result<()>,
 ) -> Result<String, Failure> {
+    let in_use = sandbox.lua.used_memory();
     sandbox
         .arm(limits)
         .and_then(|()| bind(&sandbox.lua))
-        .map_err(|error| failure(FailureKind::Internal, error.to_string()))?;
+        .map_err(|error| match error {
+            mlua::Error::MemoryError(_) => failure(
+                FailureKind::MemoryLimit,
+                format!(
+                    "the Lua memory cap of {} bytes leaves no room to set up the run (the sandbox \
+                     alone uses {in_use} bytes); allow more",
+                    limits.memory_bytes
+                ),
+            ),
+            other => failure(FailureKind::Internal, other.to_string()),
+        })?;
     execute(sandbox, script, limits)
 }
 

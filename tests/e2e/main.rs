@@ -6,6 +6,7 @@ mod accounts;
 mod api_errors;
 mod api_examples;
 mod api_requests;
+mod contract;
 mod finalizers;
 mod hostile;
 mod isolation;

@@ -1,5 +1,7 @@
 //! The Lua sandbox through the real host and component: errors, limits and what is unavailable.
 
+use std::collections::BTreeSet;
+
 use serde_json::json;
 use twilio_e2e::twilio_host::ErrorKind;
 use twilio_e2e::{TenantSpec, TestHost, error, quick_limits, value};
@@ -269,40 +271,51 @@ async fn the_global_environment_is_exactly_the_allowed_set() {
     );
 }
 
+/// The interfaces the world `twilio:lua/plugin` imports and exports, as a WIT tool elaborates
+/// it (with the interfaces those use, such as `wasi:http/types`).
+fn world_interfaces() -> (BTreeSet<String>, BTreeSet<String>) {
+    let wit = concat!(env!("CARGO_MANIFEST_DIR"), "/../wit");
+    let mut resolve = wit_parser::Resolve::default();
+    let (package, _) = resolve.push_dir(wit).expect("wit/ parses");
+    let world = resolve
+        .select_world(&[package], Some("plugin"))
+        .expect("the world `plugin`");
+    let names = |items: &wit_parser::IndexMap<wit_parser::WorldKey, wit_parser::WorldItem>| {
+        items
+            .keys()
+            .map(|key| resolve.name_world_key(key))
+            .collect()
+    };
+    let world = &resolve.worlds[world];
+    (names(&world.imports), names(&world.exports))
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_component_imports_only_wasi_and_its_own_interface() {
+async fn the_component_imports_exactly_what_the_world_declares() {
     let engine = wasmtime::Engine::new(wasmtime::Config::new().wasm_exceptions(true)).unwrap();
     let component =
         wasmtime::component::Component::new(&engine, twilio_e2e::twilio_host::PLUGIN_COMPONENT)
             .unwrap();
     let ty = component.component_type();
-    let imports: Vec<String> = ty
+    let imports: BTreeSet<String> = ty
         .imports(&engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    assert!(
-        imports
-            .iter()
-            .any(|name| name.starts_with("wasi:http/outgoing-handler@")),
-        "{imports:?}"
-    );
-    assert!(
-        imports
-            .iter()
-            .any(|name| name == "twilio:lua/accounts@0.1.0"),
-        "{imports:?}"
-    );
-    for name in &imports {
-        assert!(
-            name.starts_with("wasi:") || name.starts_with("twilio:lua/"),
-            "unexpected import {name}"
-        );
-    }
-    let exports: Vec<String> = ty
+    let exports: BTreeSet<String> = ty
         .exports(&engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    assert_eq!(exports, ["twilio:lua/runner@0.1.0"]);
+    let (declared_imports, declared_exports) = world_interfaces();
+    assert_eq!(
+        imports, declared_imports,
+        "the built component's imports and the world's"
+    );
+    assert_eq!(exports, declared_exports);
+    assert!(exports.contains("twilio:lua/runner@0.2.0"), "{exports:?}");
+    assert!(
+        !imports.iter().any(|name| name.starts_with("wasi:sockets")),
+        "no sockets: HTTP is the only way out ({imports:?})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -20,7 +20,9 @@ wit_bindgen::generate!({
     generate_all,
 });
 
-use exports::twilio::lua::runner::{ErrorKind, Guest, RunError, RunOptions};
+use exports::twilio::lua::runner::{
+    ApiError as RaisedApiError, ApiErrorKind, ErrorKind, Guest, RunError, RunOptions,
+};
 
 struct Plugin;
 
@@ -87,6 +89,7 @@ impl Guest for Plugin {
                 },
                 message: failure.message,
                 traceback: failure.traceback,
+                api_error: failure.value_json.as_deref().and_then(raised_api_error),
                 value_json: failure.value_json,
             })
     }
@@ -108,6 +111,36 @@ impl Guest for Plugin {
             Some(name) => reference::section(&name).map(str::to_string),
         }
     }
+}
+
+/// The typed fields of a raised error table that is a Twilio function's (a `kind` the
+/// functions use and a `function`), read from its JSON; `None` for any other error value.
+fn raised_api_error(value_json: &str) -> Option<RaisedApiError> {
+    let value: serde_json::Value = serde_json::from_str(value_json).ok()?;
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let kind = match value.get("kind")?.as_str()? {
+        "validation" => ApiErrorKind::Validation,
+        "twilio" => ApiErrorKind::Twilio,
+        "denied" => ApiErrorKind::Denied,
+        "policy" => ApiErrorKind::Policy,
+        "limit" => ApiErrorKind::Limit,
+        "timeout" => ApiErrorKind::Timeout,
+        "transport" => ApiErrorKind::Transport,
+        "response" => ApiErrorKind::Response,
+        _ => return None,
+    };
+    Some(RaisedApiError {
+        kind,
+        function: text("function")?,
+        field: text("field"),
+        rule: text("rule"),
+        code: value.get("code").and_then(serde_json::Value::as_i64),
+        status: value
+            .get("status")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|status| u16::try_from(status).ok()),
+        more_info: text("more_info"),
+    })
 }
 
 /// `print` output straight to the host.

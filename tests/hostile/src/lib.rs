@@ -28,6 +28,7 @@ impl Guest for Hostile {
             kind: ErrorKind::Syntax,
             message: e.to_string(),
             traceback: None,
+            api_error: None,
             value_json: None,
         })?;
         let requests = input["requests"].as_array().cloned().unwrap_or_default();
