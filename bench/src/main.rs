@@ -295,6 +295,7 @@ fn cold_start(
             .arg(&config)
             .args(["-e", "return 1"])
             .env("TWILIO_HOST_CACHE_DIR", cache_dir)
+            .env("TWILIO_HOST_STATE_DIR", work.join("state"))
             .env("BENCH_TWILIO_TOKEN", &account.auth_token)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -892,10 +893,10 @@ fn run_loop(n: usize, script: &str) -> anyhow::Result<()> {
     runtime.block_on(async {
         let sim = Simulator::start(SimConfig::default()).await?;
         let account = sim.accounts()[0].clone();
-        let host = Host::new(
-            host_config(&sim, &account, Limits::default()),
-            HostOptions::default(),
-        )?;
+        let mut config = host_config(&sim, &account, Limits::default());
+        let state = std::env::temp_dir().join(format!("twilio-bench-{}", std::process::id()));
+        config.state = StateUrl::Sqlite(state.join("state.db"));
+        let host = Host::new(config, HostOptions::default())?;
         let started = Instant::now();
         for _ in 0..n {
             expect_ok(host.run("default", script).await?)?;

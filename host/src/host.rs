@@ -14,6 +14,7 @@ use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use crate::admission::{MemoryBudget, TenantTurns};
+use crate::audit::{AuditQuery, AuditRecord, AuditSettings, AuditTrail};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
 use crate::config::server::DEFAULT_MAX_CONCURRENT_RUNS;
@@ -23,12 +24,13 @@ use crate::engine::{
     EPOCH_TICK, EpochTicker, PoolOccupancy, PoolSize, build_engine, pool_occupancy,
 };
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::plugin::PLUGIN_COMPONENT;
 use crate::plugin_ctx::{PluginCtx, add_to_linker_async};
 use crate::preinit::pre_initialise;
 use crate::report::{ErrorKind, RunReport, ScriptError};
 use crate::run_state::RunState;
-use crate::state::{self, StateStore};
+use crate::state::{self, StateStore, StoreError};
 
 /// Options for building a [`Host`] beyond the tenant configuration.
 #[derive(Debug, Clone)]
@@ -93,19 +95,23 @@ pub struct Host {
     idle_client: EgressClient,
     /// How a sidecar serving this host treats its connections.
     server: ServerSettings,
+    /// Where quota counts and audit records are kept.
+    store: Arc<dyn StateStore>,
+    /// How the audit keeps records.
+    audit: AuditSettings,
+    /// What the host has done, for `/metrics`.
+    metrics: Arc<Metrics>,
     _ticker: EpochTicker,
 }
 
-/// A tenant as the host runs it: its configuration, its egress policy (built once), the
+/// A tenant as the host runs it: its configuration, its egress policy (built once), and the
 /// client its requests go through (shared by every tenant with the same `http_timeout`, so
-/// connections are pooled across runs), and the store of its quota counts when it has quotas
-/// that count across runs.
+/// connections are pooled across runs).
 struct Tenant {
     config: TenantConfig,
     turns: TenantTurns,
     policy: Arc<TenantPolicy>,
     client: EgressClient,
-    store: Option<Arc<dyn StateStore>>,
 }
 
 /// The epoch deadline of a call that is not a script run (pre-initialisation, the reference):
@@ -164,11 +170,8 @@ impl Host {
                 server.memory_budget >> 20
             );
         }
-        let needs_store = config.tenants.values().any(|t| t.quotas.need_store());
-        let store = needs_store
-            .then(|| state::open(&config.state))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("opening the quota counts: {e}"))?;
+        let store = state::open(&config.state)
+            .map_err(|e| anyhow::anyhow!("opening the quota counts and audit trail: {e}"))?;
         let tenants = config
             .tenants
             .into_iter()
@@ -180,7 +183,6 @@ impl Host {
                     .clone();
                 let policy = Arc::new(TenantPolicy::new(&config));
                 let tenant = Tenant {
-                    store: store.clone().filter(|_| config.quotas.need_store()),
                     turns: TenantTurns::new(&config.limits),
                     config,
                     policy,
@@ -199,6 +201,9 @@ impl Host {
             pre,
             tenants,
             server,
+            store,
+            audit: config.audit,
+            metrics: Arc::new(Metrics::new()),
             _ticker: ticker,
         })
     }
@@ -216,6 +221,16 @@ impl Host {
     /// What the instance pool holds now: live runs, warm slots, bytes they keep resident.
     pub fn pool_occupancy(&self) -> PoolOccupancy {
         pool_occupancy(&self.engine)
+    }
+
+    /// Every metric in the Prometheus text format (what the sidecar's `/metrics` serves).
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(self.pool_occupancy())
+    }
+
+    /// The audit records `query` asks for, the oldest first.
+    pub async fn audit(&self, query: AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        self.store.read_audit(query).await
     }
 
     /// The configured tenant names.
@@ -251,29 +266,36 @@ impl Host {
     pub async fn run(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
         let name = tenant;
         let tenant = self.runtime(name)?;
+        let waiting = self.metrics.waiting(name);
         // The tenant's own line first, so that its flood waits there and takes nothing shared.
-        let _turn = tenant
-            .turns
-            .take()
-            .await
-            .map_err(|full| HostError::TenantBusy {
-                tenant: name.to_string(),
-                running: full.running,
-                waiting: full.waiting,
-            })?;
+        let _turn = match tenant.turns.take().await {
+            Ok(turn) => turn,
+            Err(full) => {
+                self.metrics.turned_away(name);
+                return Err(HostError::TenantBusy {
+                    tenant: name.to_string(),
+                    running: full.running,
+                    waiting: full.waiting,
+                });
+            }
+        };
         let _memory = self.memory.reserve(tenant.config.limits.memory_bytes).await;
         let _slot = self
             .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        drop(waiting);
         let started = Instant::now();
         let limits = tenant.config.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let mut egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone());
-        if let Some(store) = &tenant.store {
-            egress = egress.counting_in(Arc::clone(store));
-        }
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let trail = AuditTrail::new(run_id.clone(), name.to_string(), self.audit)
+            .storing_in(Arc::clone(&self.store))
+            .measured_by(Arc::clone(&self.metrics));
+        let egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone())
+            .counting_in(Arc::clone(&self.store))
+            .audited_by(trail);
         let plugin = PluginCtx::new(&tenant.config, egress);
         let state = RunState::new(plugin, limits.memory_bytes, cpu_ticks);
         let mut store = Store::new(&self.engine, state);
@@ -317,11 +339,15 @@ impl Host {
             Ok(Ok(result)) => result.map(parse_json).map_err(ScriptError::from),
         };
         let printed = store.data_mut().plugin.take_printed();
+        let elapsed = started.elapsed();
+        let kind = outcome.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok");
+        self.metrics.ran(name, kind, elapsed);
         Ok(RunReport {
+            run_id,
             printed,
             outcome,
             requests,
-            elapsed: started.elapsed(),
+            elapsed,
         })
     }
 

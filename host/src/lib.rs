@@ -27,6 +27,7 @@
 //! the simulator.
 
 mod admission;
+pub mod audit;
 pub mod bindings;
 mod code_cache;
 pub mod config;
@@ -38,6 +39,7 @@ mod host;
 pub mod limits;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+pub mod metrics;
 mod plugin;
 pub mod plugin_ctx;
 mod preinit;

@@ -1,8 +1,8 @@
 //! What a run produced, as the host reports it to its caller.
 //!
 //! As JSON (the sidecar's answer, and what platforms store), a report is
-//! `{"printed", "value", "error": null | {"kind", "message", "traceback", "value"}, "requests",
-//! "elapsed_ms"}`, every field always present (`null` when empty).
+//! `{"run_id", "printed", "value", "error": null | {"kind", "message", "traceback", "value"},
+//! "requests", "elapsed_ms"}`, every field always present (`null` when empty).
 
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ use crate::bindings::exports::twilio::lua::runner::{ErrorKind as WitKind, RunErr
 /// The result of one run.
 #[derive(Debug, Clone)]
 pub struct RunReport {
+    /// The run's id (a UUID v7: it sorts by start time), which its audit records carry.
+    pub run_id: String,
     /// Everything the script printed.
     pub printed: String,
     /// The script's return value (JSON), or why it failed.
@@ -157,7 +159,8 @@ impl Serialize for RunReport {
             Ok(value) => (Some(value), None),
             Err(error) => (None, Some(error)),
         };
-        let mut report = serializer.serialize_struct("RunReport", 5)?;
+        let mut report = serializer.serialize_struct("RunReport", 6)?;
+        report.serialize_field("run_id", &self.run_id)?;
         report.serialize_field("printed", &self.printed)?;
         report.serialize_field("value", &value)?;
         report.serialize_field("error", &error)?;
@@ -179,6 +182,7 @@ mod tests {
     #[test]
     fn reports_serialise_with_every_field_present() {
         let ok = RunReport {
+            run_id: "0190".into(),
             printed: "hi\n".into(),
             outcome: Ok(json!({"a": 1})),
             requests: 2,
@@ -186,7 +190,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_value(&ok).unwrap(),
-            json!({"printed": "hi\n", "value": {"a": 1}, "error": null, "requests": 2, "elapsed_ms": 7})
+            json!({"run_id": "0190", "printed": "hi\n", "value": {"a": 1}, "error": null, "requests": 2, "elapsed_ms": 7})
         );
         let failed = RunReport {
             outcome: Err(ScriptError::new(ErrorKind::CpuLimit, "spent")),

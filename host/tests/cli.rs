@@ -60,7 +60,7 @@ fn quickstart_runs_against_the_built_in_simulator_without_any_configuration() {
 }
 
 /// `twilio-host run --json -e SCRIPT` against the built-in simulator keeping its data in
-/// `state`: the last line of stdout as JSON, and stderr.
+/// `state`: the script's value from the report on the last line of stdout, and stderr.
 fn run_in_state(state: &std::path::Path, script: &str) -> (serde_json::Value, String) {
     let output = twilio_host()
         .env("TWILIO_HOST_STATE_DIR", state)
@@ -70,9 +70,12 @@ fn run_in_state(state: &std::path::Path, script: &str) -> (serde_json::Value, St
         .get_output()
         .clone();
     let stdout = stdout_of(&output);
-    let value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
-    (value, String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        report["value"].clone(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -97,6 +100,23 @@ fn the_built_in_simulator_keeps_what_one_run_did_for_the_next() {
         "the second run lists the first run's message"
     );
     assert_eq!(listed["body"], "kept between runs");
+    let audit = twilio_host()
+        .env("TWILIO_HOST_STATE_DIR", &state)
+        .args(["audit", "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let records: Vec<serde_json::Value> = stdout_of(&audit)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let functions: Vec<&str> = records
+        .iter()
+        .map(|r| r["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(functions, ["twilio_send_sms", "twilio_list_messages"]);
+    assert_eq!(records[0]["sid"], sent, "the audit names what the run sent");
 
     twilio_host()
         .env("TWILIO_HOST_STATE_DIR", &state)
@@ -135,7 +155,7 @@ fn eval_prints_output_then_the_return_value() {
 }
 
 #[test]
-fn stdin_script_with_json_prints_one_json_document_last() {
+fn stdin_script_with_json_prints_the_run_report_last() {
     let output = twilio_host()
         .args(["run", "-", "--json"])
         .write_stdin("print('working') return {ok = true, items = {'a', 'b'}}")
@@ -146,8 +166,16 @@ fn stdin_script_with_json_prints_one_json_document_last() {
     let stdout = stdout_of(&output);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("working"));
-    let value: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
-    assert_eq!(value, serde_json::json!({"ok": true, "items": ["a", "b"]}));
+    let report: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(
+        report["value"],
+        serde_json::json!({"ok": true, "items": ["a", "b"]})
+    );
+    assert!(report["error"].is_null());
+    assert_eq!(report["requests"], 0);
+    let run_id = report["run_id"].as_str().unwrap();
+    assert_eq!(run_id.len(), 36, "a UUID: {run_id}");
+    assert!(report.get("printed").is_none(), "printed once, above");
     assert_eq!(lines.next(), None);
 }
 
@@ -157,7 +185,21 @@ fn json_of_a_script_without_a_return_value_is_null() {
         .args(["run", "--json", "-e", "local x = 1"])
         .assert()
         .success()
-        .stdout("null\n");
+        .stdout(predicate::str::contains(r#""value":null"#));
+}
+
+#[test]
+fn with_json_a_failed_run_still_prints_its_report() {
+    let output = twilio_host()
+        .args(["run", "--json", "-e", "error({code = 7})"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).unwrap();
+    assert_eq!(report["error"]["kind"], "runtime");
+    assert!(report["value"].is_null());
+    assert!(report["run_id"].is_string());
 }
 
 #[test]
@@ -420,9 +462,10 @@ fn json_objects_come_out_with_sorted_keys() {
         .success()
         .get_output()
         .clone();
-    assert_eq!(
-        stdout_of(&output).lines().last(),
-        Some(r#"{"alpha":{"b":2,"c":3},"mid":true,"zeta":1}"#)
+    assert!(
+        stdout_of(&output).contains(r#""value":{"alpha":{"b":2,"c":3},"mid":true,"zeta":1}"#),
+        "{}",
+        stdout_of(&output)
     );
 }
 
@@ -826,7 +869,9 @@ segments_per_day = 1000
     );
     assert!(beta.contains("  quotas: none\n"), "{beta}");
     assert!(
-        stdout.contains("quota counts: sqlite:///var/lib/twilio-host/state.db"),
+        stdout.contains(
+            "quota counts and audit trail: sqlite:///var/lib/twilio-host/state.db (records kept 90 days, destinations masked)"
+        ),
         "{stdout}"
     );
 }

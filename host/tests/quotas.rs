@@ -2,7 +2,8 @@
 //! file in a temporary directory, and a real `redis-server` on 127.0.0.1 that each test starts
 //! and stops. The same tests run against both: the store's contract through the library, five
 //! `twilio-host run` processes sharing a daily quota, and two `twilio-host serve` replicas
-//! taking 200 concurrent sends against a quota of 50.
+//! taking 200 concurrent sends against a quota of 50; and the audit trail kept in the same
+//! stores, which refuses a send it cannot record.
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 use common::redis_server::RedisServer;
 use common::{ConfigFile, ServeProcess, TestSim, tenant_toml, twilio_host_process, write_config};
 use serde_json::{Value, json};
+use twilio_host::audit::{AuditQuery, AuditRecord, Outcome, now_ms};
 use twilio_host::config::StateUrl;
 use twilio_host::state::{self, Counter, Reserved};
 use twilio_sim::SimAccount;
@@ -32,6 +34,15 @@ impl Backend {
             Backend::Sqlite(tempfile::tempdir().expect("a temporary directory")),
             Backend::Redis(RedisServer::start()),
         ]
+    }
+
+    /// A Redis URL at a port nothing listens at.
+    fn unreachable() -> Backend {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        Backend::Unreachable(format!("redis://127.0.0.1:{closed}/0"))
     }
 
     fn url(&self) -> StateUrl {
@@ -231,11 +242,7 @@ fn two_sidecars_sharing_a_store_send_exactly_the_quota() {
 #[test]
 fn without_its_store_a_tenant_with_quotas_sends_nothing() {
     let account = SimAccount::test_default();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let unreachable = Backend::Unreachable(format!("redis://127.0.0.1:{closed}/0"));
+    let unreachable = Backend::unreachable();
     let (sim, config) = quota_setup(&account, &unreachable, "messages_per_day = 5");
     let output = twilio_host_process()
         .args(["run", "--config", config.path.to_str().unwrap()])
@@ -251,4 +258,123 @@ fn without_its_store_a_tenant_with_quotas_sends_nothing() {
         "{stderr}"
     );
     assert_eq!(posts_to_messages(&sim), 0);
+}
+
+/// An audit record of tenant `t` made at `time_ms`.
+fn audit_record(id: &str, run_id: &str, time_ms: u64, outcome: Outcome) -> AuditRecord {
+    AuditRecord {
+        id: id.into(),
+        time: twilio_host::audit::rfc3339(time_ms),
+        time_ms,
+        run_id: run_id.into(),
+        tenant: "t".into(),
+        account: Some("default".into()),
+        function: Some("twilio_send_sms".into()),
+        method: "POST".into(),
+        path: "/2010-04-01/Accounts/AC1/Messages.json".into(),
+        to: Some("+1******4567".into()),
+        body_length: Some(5),
+        segments: Some(1),
+        retry: false,
+        status: None,
+        sid: None,
+        error_code: None,
+        error: None,
+        elapsed_ms: None,
+        outcome,
+        rule: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_store_keeps_audit_records_replaced_by_id_until_their_retention() {
+    let week = Duration::from_secs(7 * 86_400);
+    for backend in Backend::both() {
+        let url = backend.url();
+        let store = state::open(&url).unwrap();
+        let now = now_ms();
+        let old = audit_record("old-0001", "old", now - 3 * 86_400_000, Outcome::Ok);
+        store.write_audit(old.clone(), week).await.unwrap();
+        let pending = audit_record("run1-0001", "run1", now - 1000, Outcome::Unknown);
+        store.write_audit(pending.clone(), week).await.unwrap();
+        let done = AuditRecord {
+            status: Some(201),
+            sid: Some("SM0123".into()),
+            outcome: Outcome::Ok,
+            ..pending.clone()
+        };
+        store.write_audit(done.clone(), week).await.unwrap();
+        let other = audit_record("run2-0001", "run2", now, Outcome::Refused);
+        store.write_audit(other.clone(), week).await.unwrap();
+        let query = |since_ms, run_id: Option<&str>| AuditQuery {
+            tenant: "t".into(),
+            since_ms,
+            run_id: run_id.map(String::from),
+            limit: 100,
+        };
+        let all = store.read_audit(query(0, None)).await.unwrap();
+        assert_eq!(
+            all,
+            vec![old, done.clone(), other.clone()],
+            "{url}: the oldest first; the second write replaced the first"
+        );
+        let recent = store.read_audit(query(now - 60_000, None)).await.unwrap();
+        assert_eq!(recent, vec![done.clone(), other.clone()], "{url}");
+        let run = store.read_audit(query(0, Some("run2"))).await.unwrap();
+        assert_eq!(run, vec![other.clone()], "{url}");
+        let first = AuditQuery {
+            limit: 1,
+            ..query(now - 60_000, None)
+        };
+        assert_eq!(store.read_audit(first).await.unwrap(), vec![done.clone()]);
+        let elsewhere = AuditQuery {
+            tenant: "u".into(),
+            ..query(0, None)
+        };
+        assert!(
+            store.read_audit(elsewhere).await.unwrap().is_empty(),
+            "{url}"
+        );
+        // A write under a retention of one day deletes the three-day-old record.
+        let newest = audit_record("run3-0001", "run3", now, Outcome::Ok);
+        let day = Duration::from_secs(86_400);
+        store.write_audit(newest.clone(), day).await.unwrap();
+        let kept = store.read_audit(query(0, None)).await.unwrap();
+        assert_eq!(kept, vec![done, other, newest], "{url}");
+    }
+}
+
+#[test]
+fn with_the_store_unreachable_a_send_is_refused_unsent_and_reads_still_work() {
+    let account = SimAccount::test_default();
+    let unreachable = Backend::unreachable();
+    let (sim, config) = quota_setup(&account, &unreachable, "");
+    let script = r#"local twilio = app.integrations.twilio
+    local sent, err = pcall(twilio.twilio_send_sms, {
+        to = "+14155550123", from = "+15559876543", body = "unaudited" })
+    return { sent = sent, kind = err.kind, message = err.message,
+             status = twilio.twilio_get_account({}).status }"#;
+    let output = twilio_host_process()
+        .args(["run", "--json", "--config", config.path.to_str().unwrap()])
+        .args(["--tenant", "acme", "-e", script])
+        .env("SIM_TOKEN", &account.auth_token)
+        .output()
+        .expect("twilio-host run runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let value = &report["value"];
+    assert_eq!(value["sent"], false, "{report}");
+    assert_eq!(value["kind"], "denied", "{report}");
+    let message = value["message"].as_str().unwrap();
+    assert!(
+        message.contains("nothing is sent that the audit trail cannot record"),
+        "{message}"
+    );
+    assert_eq!(value["status"], "active", "the read still works: {report}");
+    assert_eq!(posts_to_messages(&sim), 0, "the server saw no POST");
 }

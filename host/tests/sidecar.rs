@@ -761,3 +761,281 @@ fn mcp_over_http_runs_as_the_tenant_of_the_token_and_refuses_everything_else() {
         "refused requests run nothing"
     );
 }
+
+const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
+
+/// A sidecar ([`Sidecar::start`]) keeping its counts and audit trail in the SQLite file
+/// `state` (so that another process can read them), serving `/metrics` for [`METRICS_TOKEN`].
+fn audited_sidecar(state: &std::path::Path) -> Sidecar {
+    Sidecar::start_with(&[], &[], &audited_config(state))
+}
+
+fn audited_config(state: &std::path::Path) -> String {
+    format!(
+        "[state]\nurl = \"sqlite://{}\"\n[server]\nmetrics_token_sha256 = \"{}\"\n",
+        state.display(),
+        sha256_hex(METRICS_TOKEN)
+    )
+}
+
+/// `twilio-host audit --json` over `sidecar`'s configuration with `args`: one record per line.
+fn audit_json(sidecar: &Sidecar, args: &[&str]) -> Vec<Value> {
+    let output = twilio_host()
+        .args([
+            "audit",
+            "--json",
+            "--config",
+            sidecar._config.path.to_str().unwrap(),
+        ])
+        .args(args)
+        .env("SIM_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// GETs `path` on the sidecar with `token`: the status and the body.
+async fn get(sidecar: &Sidecar, path: &str, token: &str) -> (StatusCode, String) {
+    let response = sidecar
+        .client
+        .get(format!("{}{path}", sidecar.serve.base_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the sidecar answers");
+    (response.status(), response.text().await.unwrap())
+}
+
+/// The sum of the samples of metric `name` whose labels include every pair of `labels`.
+fn metric_sum(metrics: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    metrics
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+            prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[test]
+fn a_hundred_sends_through_the_sidecar_are_a_hundred_audit_records_matching_twilio_and_the_metrics()
+{
+    let state = tempfile::tempdir().unwrap();
+    let sidecar = audited_sidecar(&state.path().join("state.db"));
+    let premium = r#"local ok, e = pcall(app.integrations.twilio.twilio_send_sms, {
+        to = "+19005550100", from = "+15559876543", body = "premium" })
+    return { ok = ok, rule = e.rule }"#;
+    let messages = || -> std::collections::BTreeSet<String> {
+        let stored = sidecar
+            .sim
+            .sim
+            .state()
+            .messages(&SimAccount::test_default().account_sid);
+        stored
+            .iter()
+            .map(|m| m["sid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let seeded = messages();
+    let (run_ids, refused) = sidecar.sim.block_on(async {
+        let mut run_ids = Vec::new();
+        for _ in 0..100 {
+            let (status, body) = sidecar.run("acme", ACME_TOKEN, SEND_SMS).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert!(body["error"].is_null(), "{body}");
+            run_ids.push(body["run_id"].as_str().unwrap().to_string());
+        }
+        let (_, refused) = sidecar.run("acme", ACME_TOKEN, premium).await;
+        let (_, read) = sidecar
+            .run(
+                "beta",
+                BETA_TOKEN,
+                "return app.integrations.twilio.twilio_get_account({}).status",
+            )
+            .await;
+        assert_eq!(read["value"], "active", "{read}");
+        (run_ids, refused)
+    });
+    assert_eq!(
+        refused["value"],
+        json!({"ok": false, "rule": "denied_prefixes"})
+    );
+
+    let records = audit_json(&sidecar, &["--tenant", "acme"]);
+    let sends: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["function"] == "twilio_send_sms" && r["outcome"] == "ok")
+        .collect();
+    assert_eq!(sends.len(), 100, "{records:?}");
+    let audited: std::collections::BTreeSet<String> = sends
+        .iter()
+        .map(|r| r["sid"].as_str().unwrap().to_string())
+        .collect();
+    let created: std::collections::BTreeSet<String> =
+        messages().difference(&seeded).cloned().collect();
+    assert_eq!(audited.len(), 100);
+    assert_eq!(
+        audited, created,
+        "the audit's SIDs are the simulator's new messages"
+    );
+    let first = sends[0];
+    assert_eq!(first["run_id"], run_ids[0].as_str());
+    assert_eq!(first["tenant"], "acme");
+    assert_eq!(first["account"], "default");
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["status"], 201);
+    assert_eq!(first["to"], "+1******4567", "the destination is masked");
+    assert_eq!(first["body_length"], 16);
+    assert_eq!(first["segments"], 1);
+    assert!(first["time"].as_str().unwrap().ends_with('Z'));
+    let text = first.to_string();
+    assert!(
+        !text.contains("from the sidecar"),
+        "no message body: {text}"
+    );
+    assert!(
+        !text.contains(&SimAccount::test_default().auth_token),
+        "no secret"
+    );
+    let refusal: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["outcome"] == "refused")
+        .collect();
+    assert_eq!(refusal.len(), 1, "{records:?}");
+    assert_eq!(refusal[0]["rule"], "denied_prefixes");
+    assert_eq!(refusal[0]["to"], "+1******0100");
+    let one_run = audit_json(&sidecar, &["--run", &run_ids[7]]);
+    assert_eq!(one_run.len(), 1);
+    assert_eq!(one_run[0]["run_id"], run_ids[7].as_str());
+
+    // The tenant's own token reads its own records, and only those.
+    let (acme, beta, wrong, metrics, no_token) = sidecar.sim.block_on(async {
+        (
+            get(&sidecar, "/v1/tenants/acme/audit?since=1h", ACME_TOKEN).await,
+            get(&sidecar, "/v1/tenants/beta/audit", BETA_TOKEN).await,
+            get(&sidecar, "/v1/tenants/beta/audit", ACME_TOKEN).await,
+            get(&sidecar, "/metrics", METRICS_TOKEN).await,
+            get(&sidecar, "/metrics", ACME_TOKEN).await,
+        )
+    });
+    assert_eq!(acme.0, StatusCode::OK);
+    let acme: Value = serde_json::from_str(&acme.1).unwrap();
+    assert_eq!(acme["records"].as_array().unwrap().len(), records.len());
+    let beta: Value = serde_json::from_str(&beta.1).unwrap();
+    let beta = beta["records"].as_array().unwrap();
+    assert_eq!(beta.len(), 1);
+    assert_eq!(beta[0]["function"], "twilio_get_account");
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(no_token.0, StatusCode::UNAUTHORIZED);
+
+    // The metrics parse as Prometheus text and count what the audit holds.
+    assert_eq!(metrics.0, StatusCode::OK);
+    let lines = metrics.1.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    let requests = "twilio_host_twilio_requests_total";
+    let sent = metric_sum(
+        &scrape,
+        requests,
+        &[("tenant", "acme"), ("function", "twilio_send_sms")],
+    );
+    assert_eq!(sent, 100.0);
+    assert_eq!(metric_sum(&scrape, requests, &[("status", "201")]), 100.0);
+    let read = metric_sum(&scrape, requests, &[("tenant", "beta"), ("status", "200")]);
+    assert_eq!(read, 1.0);
+    let refusals = metric_sum(
+        &scrape,
+        "twilio_host_refusals_total",
+        &[("rule", "denied_prefixes")],
+    );
+    assert_eq!(refusals, 1.0);
+    let runs = metric_sum(
+        &scrape,
+        "twilio_host_runs_total",
+        &[("tenant", "acme"), ("outcome", "ok")],
+    );
+    assert_eq!(runs, 101.0);
+    let timed = metric_sum(&scrape, "twilio_host_run_duration_seconds_count", &[]);
+    assert_eq!(timed, 102.0);
+    assert!(
+        !metrics.1.contains("4567") && !audited.iter().any(|sid| metrics.1.contains(sid.as_str())),
+        "no numbers, no SIDs"
+    );
+}
+
+#[test]
+fn a_send_in_flight_when_the_sidecar_is_killed_stays_in_the_audit_as_unknown() {
+    let state = tempfile::tempdir().unwrap();
+    let path = state.path().join("state.db");
+    let mut sidecar = audited_sidecar(&path);
+    sidecar.sim.sim.inject(
+        Fault::new(
+            "/Messages.json",
+            FaultKind::StallBeforeResponse(Duration::from_secs(60)),
+        )
+        .method("POST"),
+    );
+    let connections_before = sidecar.sim.sim.connection_count();
+    let pending = sidecar.sim.block_on(async {
+        let client = sidecar.client.clone();
+        let url = sidecar.serve.runs_url("acme");
+        let _running = tokio::spawn(async move {
+            post(&client, url, Some(ACME_TOKEN), script_body(SEND_SMS)).await
+        });
+        loop {
+            // The simulator records a request once it answers: the stalled POST shows as
+            // the sidecar's connection to it.
+            let posted = sidecar.sim.sim.connection_count() > connections_before;
+            let (_, body) = get(&sidecar, "/v1/tenants/acme/audit", ACME_TOKEN).await;
+            let body: Value = serde_json::from_str(&body).unwrap();
+            if posted && !body["records"].as_array().unwrap().is_empty() {
+                break body["records"].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    assert_eq!(
+        pending[0]["outcome"], "unknown",
+        "written before the request left"
+    );
+    std::thread::sleep(Duration::from_millis(300)); // the request reaches the stall
+    sidecar.serve.child.kill().unwrap(); // SIGKILL
+    sidecar.serve.child.wait().unwrap();
+
+    let restarted = ServeProcess::start(
+        &["--config", sidecar._config.path.to_str().unwrap()],
+        &[("SIM_TOKEN", SimAccount::test_default().auth_token.as_str())],
+    );
+    let after: Value = sidecar.sim.block_on(async {
+        let response = sidecar
+            .client
+            .get(format!("{}/v1/tenants/acme/audit", restarted.base_url))
+            .bearer_auth(ACME_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    });
+    let records = after["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "no record is missing: {after}");
+    assert_eq!(records[0]["id"], pending[0]["id"]);
+    assert_eq!(records[0]["outcome"], "unknown");
+    assert_eq!(records[0]["function"], "twilio_send_sms");
+    assert!(records[0]["status"].is_null());
+    twilio_host()
+        .args(["audit", "--config", sidecar._config.path.to_str().unwrap()])
+        .env("SIM_TOKEN", SimAccount::test_default().auth_token)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("twilio_send_sms  -  UNKNOWN"))
+        .stderr(predicate::str::contains("1 with outcome unknown"))
+        .stderr(predicate::str::contains("reconcile them with Twilio"));
+}

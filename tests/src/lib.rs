@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use twilio_host::config::StateUrl;
 use twilio_host::simulated::tenant_for;
 use twilio_host::{Host, HostConfig, HostOptions, Limits, RunReport, TenantConfig};
 use twilio_sim::{SimAccount, SimConfig, Simulator};
@@ -122,8 +123,14 @@ pub fn start_host(config: HostConfig) -> Host {
     start_host_running(config, None)
 }
 
-/// [`start_host`] running `component` instead of the embedded plugin, when one is given.
-pub fn start_host_running(config: HostConfig, component: Option<Vec<u8>>) -> Host {
+/// [`start_host`] running `component` instead of the embedded plugin, when one is given. A
+/// configuration with the default state location gets this test process's own state file
+/// instead, so tests never write quota counts or audit records into the user's state
+/// directory.
+pub fn start_host_running(mut config: HostConfig, component: Option<Vec<u8>>) -> Host {
+    if config.state == StateUrl::default() {
+        config.state = StateUrl::Sqlite(test_state_file());
+    }
     Host::new(
         config,
         HostOptions {
@@ -133,6 +140,13 @@ pub fn start_host_running(config: HostConfig, component: Option<Vec<u8>>) -> Hos
         },
     )
     .expect("host starts")
+}
+
+/// The state file of this test process (under the system's temporary directory).
+pub fn test_state_file() -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("twilio-e2e-{}", std::process::id()))
+        .join("state.db")
 }
 
 /// Limits small enough that runaway scripts end quickly in tests.

@@ -70,9 +70,16 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
             }
         }
     }
-    if config.tenants.values().any(|t| t.quotas.need_store()) {
-        println!("quota counts: {}", config.state);
-    }
+    println!(
+        "quota counts and audit trail: {} (records kept {} days, destinations {})",
+        config.state,
+        config.audit.retention.as_secs() / 86_400,
+        if config.audit.full_destinations {
+            "in full"
+        } else {
+            "masked"
+        }
+    );
     print_server(&config);
     Ok(())
 }

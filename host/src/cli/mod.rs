@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch to one module per subcommand.
 
+mod audit;
 mod check;
 mod docs;
 mod error;
@@ -113,6 +114,22 @@ pub enum Command {
     ///   twilio-host sim --reset
     #[command(verbatim_doc_comment)]
     Sim(sim::SimArgs),
+    /// Show the audit trail: one record per Twilio request (and per refusal) of every run.
+    ///
+    /// Records live in the state store of the configuration ([state] url: SQLite by default,
+    /// Redis when configured), kept for [audit] retention_days (90). A side effect's record is
+    /// written before the request is sent: outcome UNKNOWN means the host stopped, or no answer
+    /// came, while it was in flight, so Twilio may or may not have acted; reconcile those with
+    /// Twilio. Destinations are masked (+1******4567) unless [audit] destinations = "full".
+    ///
+    /// Examples:
+    ///   twilio-host audit --since 1h
+    ///   twilio-host audit --config host.toml --tenant acme --json
+    ///   twilio-host audit --run 0193a4c2-...   (the run_id of a run report)
+    ///
+    /// Exit status: 0, 2 for usage or configuration errors, 3 when the store cannot be read.
+    #[command(verbatim_doc_comment)]
+    Audit(audit::AuditArgs),
     /// Validate a configuration: list tenants and accounts, and say which secrets could not be
     /// resolved (never printing a secret).
     ///
@@ -201,6 +218,7 @@ pub async fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Examples(args) => examples::examples(args),
         Command::Config(args) => examples::config(args),
         Command::Sim(args) => sim::sim(args).await,
+        Command::Audit(args) => audit::audit(args).await,
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args).await,
         Command::Mcp(args) => mcp::mcp(args).await,

@@ -1,5 +1,5 @@
 //! `twilio-host run`: one script from a file, stdin or `-e`, printed output on stdout, the
-//! return value as JSON, failures on stderr with exit status 1.
+//! return value (with `--json`, the run report) as JSON, failures on stderr with exit status 1.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -33,7 +33,9 @@ pub struct RunArgs {
     /// The tenant to run as (see `twilio-host check`).
     #[arg(long, default_value = "default")]
     pub tenant: String,
-    /// Print the script's return value as one JSON document on the last line of stdout.
+    /// Print the run's report as one JSON object on the last line of stdout: `run_id` (its
+    /// audit records carry it), `value` (what the script returned), `error` (null, or kind,
+    /// message, traceback and the error table), `requests`, `elapsed_ms`.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -76,14 +78,19 @@ fn read_script(args: &RunArgs) -> Result<String, String> {
 
 fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
     print!("{}", report.printed);
+    if json {
+        if !report.printed.is_empty() && !report.printed.ends_with('\n') {
+            println!();
+        }
+        let mut line = serde_json::to_value(report).expect("a report serialises");
+        if let Some(fields) = line.as_object_mut() {
+            fields.remove("printed"); // already on stdout, above
+        }
+        println!("{line}");
+    }
     match &report.outcome {
         Ok(value) => {
-            if json && !report.printed.is_empty() && !report.printed.ends_with('\n') {
-                println!();
-            }
-            if json {
-                println!("{value}");
-            } else if !value.is_null() {
+            if !json && !value.is_null() {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())

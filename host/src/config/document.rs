@@ -25,6 +25,8 @@ pub(super) struct Document {
     pub state: StateDocument,
     #[serde(default)]
     pub server: ServerDocument,
+    #[serde(default)]
+    pub audit: AuditDocument,
     /// Lets `http://` endpoints on hosts that are not loopback through (Basic auth in clear).
     #[serde(default)]
     pub allow_insecure_endpoints: bool,
@@ -35,6 +37,14 @@ pub(super) struct Document {
 #[serde(deny_unknown_fields)]
 pub(super) struct StateDocument {
     pub url: Option<String>,
+}
+
+/// `[audit]`: how long audit records are kept, and whether destinations are masked.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditDocument {
+    pub retention_days: Option<u64>,
+    pub destinations: Option<String>,
 }
 
 /// `[tenants.NAME.policy]` and `[tenants.NAME.accounts.NAME.policy]`: every key optional; an

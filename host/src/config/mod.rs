@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use document::{Document, Origin};
-pub use policy::{Quotas, Rules, StateUrl, default_state_dir};
+pub use policy::{Quotas, Rules, StateUrl, default_state_dir, without_password};
 use resolve::Resolver;
 pub use server::ServerSettings;
 pub use values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
 
+use crate::audit::AuditSettings;
 use crate::credential::Credential;
 use crate::limits::Limits;
 
@@ -29,11 +30,12 @@ use crate::limits::Limits;
 pub struct HostConfig {
     /// Tenants by name.
     pub tenants: BTreeMap<String, TenantConfig>,
-    /// Where quota counts live (opened only when a tenant has a quota that counts across
-    /// runs).
+    /// Where quota counts and the audit trail live.
     pub state: StateUrl,
     /// How the sidecar treats its connections (`[server]`).
     pub server: ServerSettings,
+    /// How the audit trail keeps records (`[audit]`).
+    pub audit: AuditSettings,
 }
 
 /// One tenant: its accounts and limits.
@@ -180,6 +182,7 @@ impl HostConfig {
             tenants: tenants.into_iter().map(|t| (t.name.clone(), t)).collect(),
             state: StateUrl::default(),
             server: ServerSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 
@@ -383,6 +386,21 @@ mod tests {
                 "TWILIO_ACCOUNT_SID",
                 "TWILIO_AUTH_TOKEN"
             ]
+        );
+    }
+
+    #[test]
+    fn a_redis_password_is_never_shown() {
+        let url = StateUrl::Redis("redis://app:s3cret@10.0.0.5:6379/0".into());
+        assert_eq!(url.to_string(), "redis://app:***@10.0.0.5:6379/0");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(
+            without_password("redis://:s3cret@cache/1"),
+            "redis://:***@cache/1"
+        );
+        assert_eq!(
+            without_password("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
         );
     }
 }

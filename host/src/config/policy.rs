@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::SecretSource;
-use super::document::{PolicyDocument, StateDocument};
+use super::document::{AuditDocument, PolicyDocument, StateDocument};
 use super::resolve::Resolver;
+use crate::audit::AuditSettings;
 use crate::egress::operations::{Class, FUNCTIONS, LOOKUP_PACKAGES};
 
 /// Prefixes refused unless a tenant's `denied_prefixes` says otherwise: premium-rate ranges
@@ -119,8 +121,9 @@ impl Quotas {
     }
 }
 
-/// Where quota counts live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where quota counts and the audit trail live. Shown (`Display`, `Debug`) with a Redis
+/// password replaced by `***`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum StateUrl {
     /// An SQLite file, shared by the processes of one machine.
     Sqlite(PathBuf),
@@ -139,8 +142,30 @@ impl fmt::Display for StateUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
-            StateUrl::Redis(url) => f.write_str(url),
+            StateUrl::Redis(url) => f.write_str(&without_password(url)),
         }
+    }
+}
+
+impl fmt::Debug for StateUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StateUrl({self})")
+    }
+}
+
+/// `url` with the password of its user info (`redis://user:secret@host`) replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
     }
 }
 
@@ -287,6 +312,34 @@ impl Resolver<'_> {
         rules.read_only = document.read_only.unwrap_or(base.read_only);
         rules.inline_twiml = document.inline_twiml.unwrap_or(base.inline_twiml);
         rules
+    }
+
+    /// `[audit]`: the retention (at least a day) and how destinations are written.
+    pub(super) fn audit(&mut self, document: &AuditDocument) -> AuditSettings {
+        let defaults = AuditSettings::default();
+        let retention = match document.retention_days {
+            Some(0) => {
+                self.error("audit.retention_days", "must be at least 1");
+                defaults.retention
+            }
+            Some(days) => Duration::from_secs(days.saturating_mul(86_400)),
+            None => defaults.retention,
+        };
+        let full_destinations = match document.destinations.as_deref() {
+            None | Some("masked") => false,
+            Some("full") => true,
+            Some(other) => {
+                self.error(
+                    "audit.destinations",
+                    &format!("{other:?} is neither \"masked\" nor \"full\""),
+                );
+                false
+            }
+        };
+        AuditSettings {
+            retention,
+            full_destinations,
+        }
     }
 
     /// Where counts live: `[state] url`, else `state.db` in the state directory

@@ -42,6 +42,7 @@ impl Resolver<'_> {
         self.check_limits("limits", &defaults);
         let overrides = self.overrides(&document.endpoints, document.allow_insecure_endpoints);
         let state = self.state(&document.state);
+        let audit = self.audit(&document.audit);
         let server = document.server.settings().unwrap_or_else(|(key, problem)| {
             self.error(&format!("server.{key}"), &problem);
             ServerSettings::default()
@@ -103,6 +104,7 @@ impl Resolver<'_> {
                 tenants,
                 state,
                 server,
+                audit,
             })
         } else {
             Err(ConfigErrors(self.errors))

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::values::TokenHash;
+
 /// Runs of all tenants alive at once unless `[server] max_concurrent_runs` says otherwise.
 pub const DEFAULT_MAX_CONCURRENT_RUNS: u32 = 1000;
 
@@ -35,6 +37,9 @@ pub struct ServerSettings {
     /// the loopback names, for a sidecar reached by name (behind a TLS proxy): a request for
     /// any other host is refused, so a web page cannot reach a local server by DNS rebinding.
     pub mcp_allowed_hosts: Vec<String>,
+    /// SHA-256 of the bearer token `/metrics` asks for; without it the sidecar serves no
+    /// metrics (their labels name every tenant).
+    pub metrics_token_sha256: Option<TokenHash>,
 }
 
 impl Default for ServerSettings {
@@ -47,6 +52,7 @@ impl Default for ServerSettings {
             memory_budget: machine_memory().unwrap_or(16 << 30),
             max_concurrent_runs: DEFAULT_MAX_CONCURRENT_RUNS,
             mcp_allowed_hosts: Vec::new(),
+            metrics_token_sha256: None,
         }
     }
 }
@@ -70,6 +76,7 @@ pub(super) struct ServerDocument {
     memory_budget_mb: Option<u64>,
     max_concurrent_runs: Option<u32>,
     mcp_allowed_hosts: Option<Vec<String>>,
+    metrics_token_sha256: Option<String>,
 }
 
 impl ServerDocument {
@@ -128,6 +135,12 @@ impl ServerDocument {
                 }
                 Some(hosts) => hosts.clone(),
                 None => defaults.mcp_allowed_hosts,
+            },
+            metrics_token_sha256: match &self.metrics_token_sha256 {
+                Some(hash) => Some(
+                    TokenHash::parse(hash).map_err(|problem| ("metrics_token_sha256", problem))?,
+                ),
+                None => None,
             },
         })
     }

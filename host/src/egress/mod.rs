@@ -7,7 +7,6 @@
 //! [`client`], removes secrets from what comes back ([`scrub`]) and writes one [`audit`]
 //! event. Every refusal happens before a connection is made.
 
-mod audit;
 pub mod client;
 pub mod operations;
 pub mod policy;
@@ -27,12 +26,12 @@ use wasmtime_wasi_http::{
     WasiHttpHooks,
 };
 
+use crate::audit::{AuditRecord, AuditSettings, AuditTrail, Outcome};
 use crate::config::Rules;
 use crate::limits::Limits;
 use crate::state::StateStore;
-use audit::AuditRecord;
 pub use client::EgressClient;
-use operations::Operation;
+use operations::{Class, Operation};
 pub use policy::{ACCOUNT_HEADER, Denial, MAX_FORM_BYTES, TenantPolicy};
 use quota::RunCounts;
 pub use rules::PolicyRefusal;
@@ -63,6 +62,11 @@ pub struct Egress {
     /// Written by the request futures, where every refusal is reported (a POST's form is
     /// checked there, once its body is read); read by the guest through `last-denial`.
     last_denial: Arc<Mutex<Option<Denial>>>,
+    /// The fingerprint of the run's latest request when it failed (429, 5xx, no answer), to
+    /// tell a retry.
+    last_failure: Arc<Mutex<Option<u64>>>,
+    /// Where the run's requests are audited.
+    trail: Arc<AuditTrail>,
 }
 
 /// A request the policy allowed so far, ready to send once its parameters pass the rules
@@ -89,6 +93,7 @@ impl Egress {
     /// with quotas per hour or day needs [`Egress::counting_in`] too; without a store its
     /// sends and calls are refused.
     pub fn new(policy: Arc<TenantPolicy>, limits: Limits, client: EgressClient) -> Egress {
+        let policy_tenant = policy.tenant().to_string();
         Egress {
             policy,
             limits,
@@ -97,7 +102,19 @@ impl Egress {
             requests_made: 0,
             run_counts: Arc::default(),
             last_denial: Arc::default(),
+            last_failure: Arc::default(),
+            trail: Arc::new(AuditTrail::new(
+                String::new(),
+                policy_tenant,
+                AuditSettings::default(),
+            )),
         }
+    }
+
+    /// Audits the run's requests in `trail` (without one they are only logged).
+    pub fn audited_by(mut self, trail: AuditTrail) -> Egress {
+        self.trail = Arc::new(trail);
+        self
     }
 
     /// Counts the tenant's quotas in `store` (shared with every other run, process and
@@ -175,88 +192,224 @@ impl WasiHttpHooks for Egress {
         options: Option<RequestOptions>,
         _response_errors: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
-        let record = AuditRecord {
-            tenant: self.policy.tenant().to_string(),
-            method: request.method().clone(),
-            uri: request.uri().clone(),
-        };
+        let record = self.trail.record(request.method(), request.uri());
         let decision = self.admit(request, options);
-        let policy = Arc::clone(&self.policy);
-        let client = self.client.clone();
-        let store = self.store.clone();
-        let run_counts = Arc::clone(&self.run_counts);
-        let max_body = self.limits.max_response_bytes;
-        let total = self.limits.http_timeout;
-        let last_denial = Arc::clone(&self.last_denial);
+        let exchange = Exchange {
+            policy: Arc::clone(&self.policy),
+            client: self.client.clone(),
+            store: self.store.clone(),
+            run_counts: Arc::clone(&self.run_counts),
+            max_body: self.limits.max_response_bytes,
+            total: self.limits.http_timeout,
+            last_denial: Arc::clone(&self.last_denial),
+            last_failure: Arc::clone(&self.last_failure),
+            trail: Arc::clone(&self.trail),
+        };
         Box::new(async move {
-            let refused = |denial: Denial| {
-                record.refused(&denial, denial.rule());
-                *lock(&last_denial) = Some(denial);
-                HttpError::HttpRequestDenied
-            };
-            let mut admitted = match decision {
-                Ok(admitted) => admitted,
-                Err(Refusal::Denied(denial)) => return Err(refused(denial)),
-                Err(Refusal::Budget(max)) => {
-                    record.refused(&format!("request budget of {max} per run used up"), None);
-                    return Err(HttpError::ConnectionLimitReached);
-                }
-            };
-            let params = if admitted.request.method() == Method::POST {
-                let (request, form) = read_form(admitted.request, admitted.operation)
-                    .await
-                    .map_err(|problem| match problem {
-                        FormProblem::Denied(denial) => refused(denial),
-                        FormProblem::Unreadable(error) => error,
-                    })?;
-                admitted.request = request;
-                form
-            } else {
-                std::mem::take(&mut admitted.query)
-            };
-            let action = rules::check(&admitted.rules, admitted.operation, &params)
-                .map_err(|refusal| refused(Denial::Policy(refusal)))?;
-            let taken = quota::take(
-                policy.quotas(),
-                policy.tenant(),
-                &action,
-                &run_counts,
-                store.as_ref(),
-            )
-            .await
-            .map_err(refused)?;
-            let started = Instant::now();
-            let result = client
-                .exchange(admitted.request, &admitted.options, max_body, total)
-                .await;
-            match result {
-                Ok(response) => {
-                    record.answered(
-                        &admitted.account,
-                        response.status().as_u16(),
-                        started.elapsed(),
-                    );
-                    if response.status().is_client_error() {
-                        // Twilio refused it: nothing was sent, so it takes no quota.
-                        taken.give_back().await;
-                    }
-                    let (mut parts, body) = response.into_parts();
-                    scrub_headers(&mut parts.headers);
-                    let body = scrub_body(body, &mut parts.headers, policy.secrets());
-                    let body = Full::new(body)
-                        .map_err(|never| match never {})
-                        .boxed_unsync();
-                    let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
-                        Box::new(async { Ok(()) });
-                    Ok((Response::from_parts(parts, body), done))
-                }
-                Err(error) => {
-                    record.failed(&admitted.account, &error, started.elapsed());
-                    Err(error)
-                }
-            }
+            let response = exchange.send(decision, record).await?;
+            let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> =
+                Box::new(async { Ok(()) });
+            Ok((response, done))
         })
     }
+}
+
+/// What a request's future needs of its run's egress.
+struct Exchange {
+    policy: Arc<TenantPolicy>,
+    client: EgressClient,
+    store: Option<Arc<dyn StateStore>>,
+    run_counts: Arc<RunCounts>,
+    max_body: u64,
+    total: Duration,
+    last_denial: Arc<Mutex<Option<Denial>>>,
+    last_failure: Arc<Mutex<Option<u64>>>,
+    trail: Arc<AuditTrail>,
+}
+
+impl Exchange {
+    /// Sends an admitted request (reading a POST's form, applying the rules and quotas, and
+    /// writing a side effect's audit record first), or refuses it; audits either way.
+    async fn send(
+        self,
+        decision: Result<Admitted, Refusal>,
+        mut record: AuditRecord,
+    ) -> Result<Response<WasiBody>, HttpError> {
+        let mut admitted = match decision {
+            Ok(admitted) => admitted,
+            Err(Refusal::Denied(denial)) => return Err(self.refuse(record, denial).await),
+            Err(Refusal::Budget(max)) => {
+                let reason = format!("request budget of {max} per run used up");
+                self.trail.refused(record, "max_requests", &reason).await;
+                return Err(HttpError::ConnectionLimitReached);
+            }
+        };
+        record.account = Some(admitted.account.clone());
+        record.function = Some(admitted.operation.function.to_string());
+        let params = if admitted.request.method() == Method::POST {
+            match read_form(admitted.request, admitted.operation).await {
+                Ok((request, form)) => {
+                    admitted.request = request;
+                    form
+                }
+                Err(FormProblem::Denied(denial)) => return Err(self.refuse(record, denial).await),
+                Err(FormProblem::Unreadable(error)) => return Err(error),
+            }
+        } else {
+            std::mem::take(&mut admitted.query)
+        };
+        if matches!(admitted.operation.class, Class::Send | Class::Call) {
+            let to = params.iter().find(|(key, _)| key == "To");
+            record.to = to.map(|(_, to)| self.trail.destination(to));
+        }
+        let action = match rules::check(&admitted.rules, admitted.operation, &params) {
+            Ok(action) => action,
+            Err(refusal) => return Err(self.refuse(record, Denial::Policy(refusal)).await),
+        };
+        Exchange::describe(&mut record, &action, &params);
+        let fingerprint = fingerprint(&admitted.request, &params);
+        record.retry = *lock(&self.last_failure) == Some(fingerprint);
+        let taken = match quota::take(
+            self.policy.quotas(),
+            self.policy.tenant(),
+            &action,
+            &self.run_counts,
+            self.store.as_ref(),
+        )
+        .await
+        {
+            Ok(taken) => taken,
+            Err(denial) => return Err(self.refuse(record, denial).await),
+        };
+        let side_effect = action.class != Class::Read;
+        if side_effect && let Err(error) = self.trail.begin(&record).await {
+            taken.give_back().await;
+            return Err(self
+                .refuse(record, Denial::Unaudited(error.to_string()))
+                .await);
+        }
+        let started = Instant::now();
+        let result = self
+            .client
+            .exchange(
+                admitted.request,
+                &admitted.options,
+                self.max_body,
+                self.total,
+            )
+            .await;
+        record.elapsed_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        let failed = match &result {
+            Ok(response) => response.status().is_server_error() || response.status() == 429,
+            Err(_) => true,
+        };
+        *lock(&self.last_failure) = failed.then_some(fingerprint);
+        match result {
+            Ok(response) => {
+                let status = response.status();
+                if status.is_client_error() {
+                    // Twilio refused it: nothing was sent, so it takes no quota.
+                    taken.give_back().await;
+                }
+                let (mut parts, body) = response.into_parts();
+                scrub_headers(&mut parts.headers);
+                let body = scrub_body(body, &mut parts.headers, self.policy.secrets());
+                record.status = Some(status.as_u16());
+                record.outcome = match status.as_u16() {
+                    200..=299 => Outcome::Ok,
+                    500..=599 if side_effect => Outcome::Unknown,
+                    _ => Outcome::Error,
+                };
+                let answer = Answer::of(
+                    &body,
+                    status.is_success() && side_effect,
+                    !status.is_success(),
+                );
+                record.error_code = answer.code;
+                record.sid = answer.sid.or_else(|| {
+                    (action.class == Class::Delete && status.is_success())
+                        .then(|| deleted_sid(record.path.as_str()))
+                        .flatten()
+                });
+                self.trail.finish(record).await;
+                let body = Full::new(body)
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                Ok(Response::from_parts(parts, body))
+            }
+            Err(error) => {
+                record.error = Some(error.to_string());
+                // A side effect that may have reached Twilio (anything but a connection
+                // never made) is unknown until reconciled.
+                record.outcome = if side_effect && !matches!(error, HttpError::Connect(_)) {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Failed
+                };
+                self.trail.finish(record).await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Audits `denial`, keeps it for the guest's `last-denial`, and gives the error the
+    /// guest sees.
+    async fn refuse(&self, record: AuditRecord, denial: Denial) -> HttpError {
+        self.trail
+            .refused(record, denial.audit_rule(), &denial)
+            .await;
+        *lock(&self.last_denial) = Some(denial);
+        HttpError::HttpRequestDenied
+    }
+
+    /// Fills in what the rules found the request to be: its function (the form tells WhatsApp
+    /// from SMS), and a message body's length and segments.
+    fn describe(record: &mut AuditRecord, action: &rules::Action, params: &[(String, String)]) {
+        record.function = Some(action.function.to_string());
+        if let Some((_, body)) = params.iter().find(|(key, _)| key == "Body") {
+            record.body_length = Some(u32::try_from(body.chars().count()).unwrap_or(u32::MAX));
+            record.segments = (action.segments > 0).then_some(action.segments);
+        }
+    }
+}
+
+/// What the audit keeps of an answer: the SID of what a side effect created, Twilio's error
+/// code.
+#[derive(Default, serde::Deserialize)]
+struct Answer {
+    sid: Option<String>,
+    code: Option<i64>,
+}
+
+impl Answer {
+    /// Reads `body` when it holds either: a side effect's result (`created`), or an error
+    /// answer (`error`: small); a read's result is not parsed.
+    fn of(body: &Bytes, created: bool, error: bool) -> Answer {
+        if !created && !error {
+            return Answer::default();
+        }
+        let answer: Answer = serde_json::from_slice(body).unwrap_or_default();
+        Answer {
+            sid: answer.sid.filter(|_| created),
+            code: answer.code.filter(|_| error),
+        }
+    }
+}
+
+/// The SID a DELETE's path ends with (`.../Recordings/RE....json`).
+fn deleted_sid(path: &str) -> Option<String> {
+    let last = path.rsplit('/').next()?;
+    Some(last.strip_suffix(".json").unwrap_or(last).to_string())
+}
+
+/// What tells a repeated request from another: method, URL and parameters.
+fn fingerprint(request: &Request<WasiBody>, params: &[(String, String)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    request.method().as_str().hash(&mut hasher);
+    request.uri().path().hash(&mut hasher);
+    params.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Why a POST's form did not pass.
@@ -295,8 +448,9 @@ async fn read_form(
     Ok((Request::from_parts(parts, body), form))
 }
 
-/// The shared slot, even if a thread panicked while holding it (it holds only a denial).
-fn lock(slot: &Mutex<Option<Denial>>) -> std::sync::MutexGuard<'_, Option<Denial>> {
+/// The shared slot, even if a thread panicked while holding it (it holds only a denial or a
+/// fingerprint).
+fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

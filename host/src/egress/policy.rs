@@ -94,6 +94,9 @@ pub enum Denial {
     /// A request that counts against a quota, when the counts cannot be kept.
     #[error("nothing that counts against a quota is sent: {0}")]
     Uncounted(String),
+    /// A side effect whose audit record could not be written.
+    #[error("nothing is sent that the audit trail cannot record: {0}")]
+    Unaudited(String),
     /// A destination other than the account's two endpoints.
     #[error("{origin} is not one of account {account:?}'s Twilio endpoints ({api}, {lookups})")]
     UnknownEndpoint {
@@ -114,6 +117,18 @@ impl Denial {
         match self {
             Denial::Policy(refusal) => Some(refusal.rule),
             _ => None,
+        }
+    }
+
+    /// The name the audit and the metrics give the refusal: the policy rule, else
+    /// `state_store` (the quota counts could not be kept), `audit` (its record could not be
+    /// written) or `egress` (not a request of the 15 functions to the account's endpoints).
+    pub fn audit_rule(&self) -> &'static str {
+        match self {
+            Denial::Policy(refusal) => refusal.rule,
+            Denial::Uncounted(_) => "state_store",
+            Denial::Unaudited(_) => "audit",
+            _ => "egress",
         }
     }
 

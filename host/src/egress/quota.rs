@@ -160,7 +160,11 @@ pub async fn take(
             };
             refuse(used_up(rule, limit, noun, per, resets), taken).await
         }
-        Err(error) => refuse(Denial::Uncounted(error.to_string()), taken).await,
+        Err(error) => {
+            tracing::error!(target: "twilio_host::audit", %tenant, %error, "the quota counts cannot be kept; nothing that counts is sent");
+            let unavailable = "the quota counts cannot be kept right now".to_string();
+            refuse(Denial::Uncounted(unavailable), taken).await
+        }
     }
 }
 

@@ -1,12 +1,13 @@
-//! The sidecar's request handlers: health, and running a script for a tenant.
+//! The sidecar's request handlers: health, running a script for a tenant, the tenant's audit
+//! records, and the metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -15,6 +16,7 @@ use serde::Deserialize;
 
 use super::{Shared, auth};
 use crate::HostError;
+use crate::audit::{AuditQuery, parse_since};
 
 /// The largest script the sidecar accepts, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
@@ -48,26 +50,8 @@ pub async fn create_run(
     body: Body,
 ) -> Response {
     let host = &shared.host;
-    let address = connection.map(|Extension(ConnectInfo(peer))| peer.ip());
-    if let Some(wait) = shared.throttle.wait(address, &tenant) {
-        tracing::warn!(target: "twilio_host::audit", %tenant, ?address, "sidecar run refused: too many failed token checks");
-        return throttled(wait);
-    }
-    let expected = host
-        .tenant(&tenant)
-        .ok()
-        .and_then(|config| config.api_token_sha256.as_ref());
-    if !auth::authorized(&headers, expected) {
-        let reason = match host.tenant(&tenant) {
-            Err(_) => "no such tenant",
-            Ok(config) if config.api_token_sha256.is_none() => "the tenant has no api_token_sha256",
-            Ok(_) => "missing or wrong bearer token",
-        };
-        tracing::warn!(target: "twilio_host::audit", %tenant, ?address, reason, "sidecar run refused");
-        shared.throttle.failed(address, &tenant);
-        return unauthorized(
-            "send `Authorization: Bearer <token>` with the token of the tenant in the path",
-        );
+    if let Some(response) = refusal(&shared, &tenant, connection, &headers) {
+        return response;
     }
     let script = match read_script(body, host.server_settings().body_read_timeout).await {
         Ok(script) => script,
@@ -92,6 +76,119 @@ pub async fn create_run(
         }
         Err(error) => problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string()),
     }
+}
+
+/// Checks that `headers` carry `tenant`'s bearer token (throttling failures per client address
+/// and per tenant): `None` when they do, else the refusal to answer with.
+fn refusal(
+    shared: &Shared,
+    tenant: &str,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let host = &shared.host;
+    let address = connection.map(|Extension(ConnectInfo(peer))| peer.ip());
+    if let Some(wait) = shared.throttle.wait(address, tenant) {
+        tracing::warn!(target: "twilio_host::audit", %tenant, ?address, "sidecar request refused: too many failed token checks");
+        return Some(throttled(wait));
+    }
+    let expected = host
+        .tenant(tenant)
+        .ok()
+        .and_then(|config| config.api_token_sha256.as_ref());
+    if auth::authorized(headers, expected) {
+        return None;
+    }
+    let reason = match host.tenant(tenant) {
+        Err(_) => "no such tenant",
+        Ok(config) if config.api_token_sha256.is_none() => "the tenant has no api_token_sha256",
+        Ok(_) => "missing or wrong bearer token",
+    };
+    tracing::warn!(target: "twilio_host::audit", %tenant, ?address, reason, "sidecar request refused");
+    shared.throttle.failed(address, tenant);
+    Some(unauthorized(
+        "send `Authorization: Bearer <token>` with the token of the tenant in the path",
+    ))
+}
+
+/// The query of `GET /v1/tenants/{tenant}/audit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// A duration back from now (`1h`) or an RFC 3339 time; default 24 hours.
+    since: Option<String>,
+    /// Only this run's records.
+    run: Option<String>,
+    /// At most this many records (default and most: [`MAX_AUDIT_RECORDS`]).
+    limit: Option<usize>,
+}
+
+/// The most records one audit request answers.
+pub const MAX_AUDIT_RECORDS: usize = 10_000;
+
+/// `GET /v1/tenants/{tenant}/audit?since=1h&run=ID&limit=N`: the tenant's own audit records,
+/// the oldest first, as `{"records": [...]}`; the tenant's bearer token is required, as for
+/// runs.
+pub async fn tenant_audit(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Query(params): Query<AuditParams>,
+) -> Response {
+    if let Some(response) = refusal(&shared, &tenant, connection, &headers) {
+        return response;
+    }
+    let since_ms = match parse_since(params.since.as_deref().unwrap_or("24h")) {
+        Ok(since) => since,
+        Err(message) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("since: {message}"),
+            );
+        }
+    };
+    let query = AuditQuery {
+        tenant,
+        since_ms,
+        run_id: params.run,
+        limit: params
+            .limit
+            .unwrap_or(MAX_AUDIT_RECORDS)
+            .min(MAX_AUDIT_RECORDS),
+    };
+    match shared.host.audit(query).await {
+        Ok(records) => Json(serde_json::json!({ "records": records })).into_response(),
+        Err(error) => {
+            tracing::error!(target: "twilio_host::audit", %error, "the audit trail cannot be read");
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the audit trail cannot be read right now; try again later".into(),
+            )
+        }
+    }
+}
+
+/// `GET /metrics`: the host's metrics in the Prometheus text format, for the bearer token whose
+/// SHA-256 is `[server] metrics_token_sha256`; 404 when that is not configured.
+pub async fn metrics(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(expected) = shared.host.server_settings().metrics_token_sha256 else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this sidecar serves no metrics: its configuration has no [server] metrics_token_sha256".into(),
+        );
+    };
+    if !auth::authorized(&headers, Some(&expected)) {
+        return unauthorized("send `Authorization: Bearer <token>` with the metrics token");
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        shared.host.metrics_text(),
+    )
+        .into_response()
 }
 
 /// 401 with `WWW-Authenticate: Bearer`, the same whatever was wrong with the token.

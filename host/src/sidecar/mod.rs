@@ -37,8 +37,8 @@ struct Shared {
     throttle: Throttle,
 }
 
-/// `GET /healthz`, `POST /v1/tenants/{tenant}/runs` and (feature `mcp`) the MCP endpoint
-/// `/mcp`, sharing one [`Host`]. Failed token
+/// `GET /healthz`, `POST /v1/tenants/{tenant}/runs`, `GET /v1/tenants/{tenant}/audit`,
+/// `GET /metrics` and (feature `mcp`) the MCP endpoint `/mcp`, sharing one [`Host`]. Failed token
 /// checks are throttled per client address when the server passes it
 /// (`into_make_service_with_connect_info::<SocketAddr>()`, as `twilio-host serve` does) and
 /// per tenant in any case.
@@ -50,6 +50,8 @@ pub fn router(host: Arc<Host>) -> Router {
     let router = Router::new()
         .route("/healthz", get(handlers::healthz))
         .route("/v1/tenants/{tenant}/runs", post(handlers::create_run))
+        .route("/v1/tenants/{tenant}/audit", get(handlers::tenant_audit))
+        .route("/metrics", get(handlers::metrics))
         .with_state(Arc::clone(&shared));
     #[cfg(feature = "mcp")]
     let router = router.merge(mcp::routes(shared));

@@ -1,7 +1,8 @@
-//! Where counts that outlive a run live: one trait, [`StateStore`], with an embedded SQLite
+//! Where what outlives a run lives: one trait, [`StateStore`], with an embedded SQLite
 //! backend for one machine ([`sqlite`]) and a Redis backend for several ([`redis`]). A store
 //! reserves a set of counters atomically (all or none, never past a limit), so two processes,
-//! or two sidecar replicas, never both take the last unit of a quota.
+//! or two sidecar replicas, never both take the last unit of a quota; and it keeps the audit
+//! trail's records.
 
 mod redis;
 mod sqlite;
@@ -11,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::{AuditQuery, AuditRecord};
 use crate::config::StateUrl;
 
 /// One counter a request takes from: its key, how much it takes, the most it may reach, and
@@ -60,6 +62,15 @@ pub trait StateStore: Send + Sync {
 
     /// The current value of a counter (0 when it does not exist or has expired).
     fn value(&self, key: String) -> StoreFuture<'_, u64>;
+
+    /// Writes `record`, replacing the record with the same id (a side effect's record is
+    /// written twice: before the request and after), and deletes the tenant's records older
+    /// than `retention`. Durable once it returns (as durable as the store: SQLite's WAL, Redis's
+    /// persistence settings).
+    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()>;
+
+    /// The records `query` asks for, the oldest first.
+    fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>>;
 }
 
 /// Opens the store at `url`: an SQLite file is created (with its directory, owner-only) when

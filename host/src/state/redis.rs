@@ -1,6 +1,8 @@
 //! The shared store: counters in Redis, so several machines count together. A reservation is
 //! one Lua script (Redis runs scripts atomically); the keys of one reservation share a hash tag
-//! (the tenant, in braces), so it also works on a Redis Cluster.
+//! (the tenant, in braces), so it also works on a Redis Cluster. A tenant's audit records are a
+//! hash (id to JSON) with a sorted set of ids by time beside it, written by one script that
+//! also deletes what is past the retention.
 
 use std::time::Duration;
 
@@ -8,6 +10,8 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
+use crate::audit::{AuditQuery, AuditRecord, now_ms};
+use crate::config::without_password;
 
 /// How long connecting to, or an answer from, Redis may take before the request that needs it
 /// is refused.
@@ -40,28 +44,53 @@ end
 return 0
 ";
 
+/// Writes record ARGV[3] with id ARGV[1] and time ARGV[2] into hash KEYS[2] and index KEYS[1],
+/// then deletes up to 100 records older than ARGV[4] (ms).
+const WRITE_AUDIT: &str = r"
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4], 'LIMIT', 0, 100)
+if #old > 0 then
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('HDEL', KEYS[2], unpack(old))
+end
+return 0
+";
+
+/// The keys of `tenant`'s audit records: the index by time, and the records.
+fn audit_keys(tenant: &str) -> (String, String) {
+    (
+        format!("twilio-host:{{{tenant}}}:audit"),
+        format!("twilio-host:{{{tenant}}}:audit:records"),
+    )
+}
+
 /// A Redis server, connected to on first use and reconnected when the connection drops.
 pub struct RedisStore {
+    /// The URL as errors show it (no password).
     url: String,
     client: ::redis::Client,
     connection: OnceCell<ConnectionManager>,
     reserve: ::redis::Script,
     release: ::redis::Script,
+    write_audit: ::redis::Script,
 }
 
 impl RedisStore {
     /// The store at `url` (`redis://host:port/db`); nothing is connected yet.
     pub fn new(url: &str) -> Result<RedisStore, StoreError> {
+        let location = without_password(url);
         let client = ::redis::Client::open(url).map_err(|e| StoreError {
-            location: url.to_string(),
+            location: location.clone(),
             message: e.to_string(),
         })?;
         Ok(RedisStore {
-            url: url.to_string(),
+            url: location,
             client,
             connection: OnceCell::new(),
             reserve: ::redis::Script::new(RESERVE),
             release: ::redis::Script::new(RELEASE),
+            write_audit: ::redis::Script::new(WRITE_AUDIT),
         })
     }
 
@@ -136,6 +165,63 @@ impl StateStore for RedisStore {
                 .await
                 .map_err(|e| self.fail(e))?;
             Ok(value.unwrap_or(0).max(0) as u64)
+        })
+    }
+
+    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let (index, records) = audit_keys(&record.tenant);
+            let oldest_kept =
+                now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+            let json = serde_json::to_string(&record).expect("a record serialises");
+            let _: i64 = self
+                .write_audit
+                .key(index)
+                .key(records)
+                .arg(&record.id)
+                .arg(record.time_ms)
+                .arg(json)
+                .arg(oldest_kept)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(())
+        })
+    }
+
+    fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let (index, records) = audit_keys(&query.tenant);
+            let ids: Vec<String> = ::redis::cmd("ZRANGEBYSCORE")
+                .arg(&index)
+                .arg(query.since_ms)
+                .arg("+inf")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let mut found = Vec::new();
+            for chunk in ids.chunks(500) {
+                let texts: Vec<Option<String>> = ::redis::cmd("HMGET")
+                    .arg(&records)
+                    .arg(chunk)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|e| self.fail(e))?;
+                found.extend(
+                    texts
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|text| serde_json::from_str::<AuditRecord>(&text).ok())
+                        .filter(|r| query.run_id.as_ref().is_none_or(|run| &r.run_id == run)),
+                );
+                if found.len() >= query.limit {
+                    break;
+                }
+            }
+            found.truncate(query.limit);
+            Ok(found)
         })
     }
 }

@@ -19,6 +19,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
+use crate::audit::{AuditQuery, AuditRecord, now_ms};
 use crate::private_fs::create_private_dir;
 
 /// How long an operation waits for another process's transaction.
@@ -80,7 +81,15 @@ impl SqliteStore {
                          lim INTEGER NOT NULL,
                          expires_at INTEGER NOT NULL,
                          CHECK (value <= lim)
-                     ) WITHOUT ROWID;",
+                     ) WITHOUT ROWID;
+                     CREATE TABLE IF NOT EXISTS audit_records (
+                         id TEXT PRIMARY KEY,
+                         tenant TEXT NOT NULL,
+                         run_id TEXT NOT NULL,
+                         time_ms INTEGER NOT NULL,
+                         record TEXT NOT NULL
+                     );
+                     CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records (tenant, time_ms);",
                 )?;
                 purge(&connection)?;
                 connection.busy_timeout(Duration::ZERO)?;
@@ -247,6 +256,61 @@ fn purge(connection: &Connection) -> rusqlite::Result<usize> {
     connection.execute("DELETE FROM quota_counters WHERE expires_at <= ?1", [now()])
 }
 
+/// Writes (or replaces) one audit record, and deletes its tenant's records older than
+/// `retention`.
+fn write_audit(
+    connection: &Connection,
+    record: &AuditRecord,
+    json: &str,
+    retention: Duration,
+) -> rusqlite::Result<()> {
+    let millis = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+    connection
+        .prepare_cached(
+            "INSERT INTO audit_records (id, tenant, run_id, time_ms, record)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+        )?
+        .execute(params![
+            record.id,
+            record.tenant,
+            record.run_id,
+            millis(record.time_ms),
+            json
+        ])?;
+    let oldest_kept =
+        now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+    connection
+        .prepare_cached("DELETE FROM audit_records WHERE tenant = ?1 AND time_ms < ?2")?
+        .execute(params![record.tenant, millis(oldest_kept)])?;
+    Ok(())
+}
+
+/// The records `query` asks for, the oldest first (records that no longer parse are skipped).
+fn read_audit(connection: &Connection, query: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT record FROM audit_records
+         WHERE tenant = ?1 AND time_ms >= ?2 AND (?3 IS NULL OR run_id = ?3)
+         ORDER BY time_ms, id LIMIT ?4",
+    )?;
+    let rows = statement.query_map(
+        params![
+            query.tenant,
+            i64::try_from(query.since_ms).unwrap_or(i64::MAX),
+            query.run_id,
+            i64::try_from(query.limit).unwrap_or(i64::MAX)
+        ],
+        |row| row.get::<_, String>(0),
+    )?;
+    let mut records = Vec::new();
+    for json in rows {
+        if let Ok(record) = serde_json::from_str(&json?) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
 /// A counter's value, 0 when it does not exist or has expired.
 fn current(connection: &Connection, key: &str) -> rusqlite::Result<i64> {
     let value: Option<i64> = connection
@@ -325,6 +389,15 @@ impl StateStore for SqliteStore {
 
     fn value(&self, key: String) -> StoreFuture<'_, u64> {
         self.run(move |connection| current(connection, &key).map(|value| value as u64))
+    }
+
+    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()> {
+        let json = serde_json::to_string(&record).expect("a record serialises");
+        self.run(move |connection| write_audit(connection, &record, &json, retention))
+    }
+
+    fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>> {
+        self.run(move |connection| read_audit(connection, &query))
     }
 }
 
