@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
 use crate::audit::{AuditQuery, AuditRecord, now_ms};
-use crate::private_fs::create_private_dir;
+use crate::private_fs::{create_private_dir, write_private_file};
 
 /// How long an operation waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -65,6 +65,14 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)
                 .map_err(|e| fail(format!("creating {}: {e}", dir.display())))?;
+        }
+        // Created owner-only before SQLite opens it: its journal files take the same mode, and
+        // the audit records in it are the operator's alone.
+        match write_private_file(path, b"") {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(fail(format!("creating the file: {error}")));
+            }
+            _ => {}
         }
         let connection = Connection::open(path)
             .and_then(|connection| {
@@ -419,6 +427,20 @@ mod tests {
             amount,
             limit,
             ttl: Duration::from_secs(3600),
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_file_and_its_journal_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.reserve(vec![counter("a", 1, 5)]).await.unwrap();
+        for file in [path.clone(), dir.path().join("state.db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
         }
     }
 
