@@ -17,15 +17,26 @@ pub fn mask_number(number: &str) -> String {
     let Some(digits) = rest.strip_prefix('+') else {
         return "*".repeat(number.chars().count());
     };
-    let code_length = phonenumber::parse(None, rest)
-        .map(|parsed| parsed.code().value().to_string().len())
-        .unwrap_or(1)
-        .min(digits.len());
+    let code_length = calling_code_length(digits).min(digits.len());
     let (code, national) = digits.split_at(code_length);
     let kept = national.len().min(KEPT_DIGITS).min(national.len() / 2);
     let (hidden, tail) = national.split_at(national.len() - kept);
     let channel = channel.map(|c| format!("{c}:")).unwrap_or_default();
     format!("{channel}+{code}{}{tail}", "*".repeat(hidden.len()))
+}
+
+/// How many of `digits` (an E.164 number without its `+`) are the country calling code:
+/// calling codes are prefix-free, so the first of its 1-, 2- and 3-digit prefixes that the
+/// numbering plans know is the one (1 when none is known).
+fn calling_code_length(digits: &str) -> usize {
+    (1..=3)
+        .find(|&length| {
+            digits
+                .get(..length)
+                .and_then(|prefix| prefix.parse::<u16>().ok())
+                .is_some_and(|code| phonenumber::metadata::DATABASE.by_code(&code).is_some())
+        })
+        .unwrap_or(1)
 }
 
 /// `path` with every segment that is a phone number (a Lookup's `/v2/PhoneNumbers/+1...`,

@@ -10,6 +10,7 @@
 //! async runtime, and commits everything queued meanwhile in one transaction (a group commit:
 //! under load, one WAL write for many sends).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// How often the store's thread deletes counters whose window has passed.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
+/// How often a tenant's audit records past their retention are deleted (by its next write).
+const AUDIT_CLEANUP_EVERY_MS: u64 = 60_000;
+
 /// How often a reservation is tried again when it failed on a limit yet no counter is over
 /// its limit when looked at (another process gave back meanwhile).
 const ATTEMPTS: usize = 3;
@@ -45,6 +49,8 @@ pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
     /// Operations for the store's thread.
     queue: Mutex<mpsc::Sender<Job>>,
+    /// When each tenant's audit records are next checked against the retention (ms).
+    audit_cleanups: Mutex<HashMap<String, u64>>,
 }
 
 /// An operation for the store's thread: its statement run inside the batch's transaction (or
@@ -120,6 +126,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             connection,
             queue: Mutex::new(queue),
+            audit_cleanups: Mutex::default(),
         })
     }
 
@@ -265,12 +272,12 @@ fn purge(connection: &Connection) -> rusqlite::Result<usize> {
 }
 
 /// Writes (or replaces) one audit record, and deletes its tenant's records older than
-/// `retention`.
+/// `oldest_kept` (ms) when given.
 fn write_audit(
     connection: &Connection,
     record: &AuditRecord,
     json: &str,
-    retention: Duration,
+    oldest_kept: Option<u64>,
 ) -> rusqlite::Result<()> {
     let millis = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     connection
@@ -286,11 +293,11 @@ fn write_audit(
             millis(record.time_ms),
             json
         ])?;
-    let oldest_kept =
-        now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
-    connection
-        .prepare_cached("DELETE FROM audit_records WHERE tenant = ?1 AND time_ms < ?2")?
-        .execute(params![record.tenant, millis(oldest_kept)])?;
+    if let Some(oldest_kept) = oldest_kept {
+        connection
+            .prepare_cached("DELETE FROM audit_records WHERE tenant = ?1 AND time_ms < ?2")?
+            .execute(params![record.tenant, millis(oldest_kept)])?;
+    }
     Ok(())
 }
 
@@ -401,7 +408,16 @@ impl StateStore for SqliteStore {
 
     fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()> {
         let json = serde_json::to_string(&record).expect("a record serialises");
-        self.run(move |connection| write_audit(connection, &record, &json, retention))
+        let now = now_ms();
+        let mut cleanups = lock(&self.audit_cleanups);
+        let due = cleanups.get(&record.tenant).is_none_or(|&next| now >= next);
+        if due {
+            cleanups.insert(record.tenant.clone(), now + AUDIT_CLEANUP_EVERY_MS);
+        }
+        drop(cleanups);
+        let retention = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
+        let oldest_kept = due.then(|| now.saturating_sub(retention));
+        self.run(move |connection| write_audit(connection, &record, &json, oldest_kept))
     }
 
     fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>> {
