@@ -375,8 +375,14 @@ fn with_the_store_unreachable_a_send_is_refused_unsent_and_reads_still_work() {
     assert_eq!(value["kind"], "denied", "{report}");
     let message = value["message"].as_str().unwrap();
     assert!(
-        message.contains("nothing is sent that the audit trail cannot record"),
+        message.contains(
+            "nothing is sent that the audit trail cannot record: the audit trail cannot be written right now"
+        ),
         "{message}"
+    );
+    assert!(
+        !message.contains("127.0.0.1"),
+        "the store is not named: {message}"
     );
     assert_eq!(value["status"], "active", "the read still works: {report}");
     assert_eq!(posts_to_messages(&sim), 0, "the server saw no POST");

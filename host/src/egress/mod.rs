@@ -282,11 +282,11 @@ impl Exchange {
             Err(denial) => return Err(self.refuse(record, denial).await),
         };
         let side_effect = action.class != Class::Read;
-        if side_effect && let Err(error) = self.trail.begin(&record).await {
+        if side_effect && self.trail.begin(&record).await.is_err() {
+            // The trail logs the store's error; the script learns only that it cannot record.
             taken.give_back().await;
-            return Err(self
-                .refuse(record, Denial::Unaudited(error.to_string()))
-                .await);
+            let unavailable = "the audit trail cannot be written right now".to_string();
+            return Err(self.refuse(record, Denial::Unaudited(unavailable)).await);
         }
         let started = Instant::now();
         let result = self
