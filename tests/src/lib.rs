@@ -124,9 +124,9 @@ pub fn start_host(config: HostConfig) -> Host {
 }
 
 /// [`start_host`] running `component` instead of the embedded plugin, when one is given. A
-/// configuration with the default state location gets this test process's own state file
-/// instead, so tests never write quota counts or audit records into the user's state
-/// directory.
+/// configuration with the process's default state location gets this test process's own state
+/// file instead, so tests never write quota counts or audit records into the user's state
+/// directory (configurations from [`TestHost::from_toml`] default to that file already).
 pub fn start_host_running(mut config: HostConfig, component: Option<Vec<u8>>) -> Host {
     if config.state == StateUrl::default() {
         config.state = StateUrl::Sqlite(test_state_file());
@@ -245,7 +245,16 @@ impl TestHost {
             sim.lookups_url(),
             text.replace("$SID", &account.account_sid)
         );
-        let env = std::collections::HashMap::from([("SIM_TOKEN".to_string(), account.auth_token)]);
+        // The default state location of this environment is the test process's own file.
+        let state_dir = test_state_file()
+            .parent()
+            .expect("the state file is in a directory")
+            .display()
+            .to_string();
+        let env = std::collections::HashMap::from([
+            ("SIM_TOKEN".to_string(), account.auth_token),
+            ("TWILIO_HOST_STATE_DIR".to_string(), state_dir),
+        ]);
         let config = HostConfig::parse(&text, "test.toml", &env)
             .unwrap_or_else(|errors| panic!("the test config is valid:\n{errors}"));
         let host = start_host_running(config, component);
