@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -43,12 +44,8 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str, labels: &[&str]| {
-            let metric = IntCounterVec::new(Opts::new(name, help), labels)
-                .expect("a valid metric definition");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("each metric is registered once");
-            metric
+            let metric = IntCounterVec::new(Opts::new(name, help), labels);
+            registered(&registry, metric)
         };
         let runs = counter(
             "twilio_host_runs_total",
@@ -79,12 +76,8 @@ impl Metrics {
             let metric = HistogramVec::new(
                 HistogramOpts::new(name, help).buckets(buckets.to_vec()),
                 &["tenant"],
-            )
-            .expect("a valid metric definition");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("each metric is registered once");
-            metric
+            );
+            registered(&registry, metric)
         };
         let run_seconds = histogram(
             "twilio_host_run_duration_seconds",
@@ -96,13 +89,7 @@ impl Metrics {
             "How long a run waited for its tenant's turn, the memory budget and a sandbox.",
             &WAIT_BUCKETS,
         );
-        let gauge = |name: &str, help: &str| {
-            let metric = IntGauge::new(name, help).expect("a valid metric definition");
-            registry
-                .register(Box::new(metric.clone()))
-                .expect("each metric is registered once");
-            metric
-        };
+        let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help));
         Metrics {
             runs,
             run_seconds,
@@ -188,6 +175,19 @@ impl Metrics {
             .expect("the text encoder writes to memory");
         String::from_utf8(text).expect("the text format is UTF-8")
     }
+}
+
+/// `metric` (a definition made from the constants above, so always valid), registered in
+/// `registry`.
+fn registered<M: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    let metric = metric.expect("a valid metric definition");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("each metric is registered once");
+    metric
 }
 
 impl Default for Metrics {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::redis_server::RedisServer;
 use common::{ConfigFile, ServeProcess, TestSim, tenant_toml, twilio_host_process, write_config};
 use serde_json::{Value, json};
-use twilio_host::audit::{AuditQuery, AuditRecord, Outcome, now_ms};
+use twilio_host::audit::{AuditQuery, AuditRecord, AuditSettings, Outcome, now_ms};
 use twilio_host::config::StateUrl;
 use twilio_host::state::{self, Counter, Reserved};
 use twilio_sim::SimAccount;
@@ -288,7 +288,14 @@ fn audit_record(id: &str, run_id: &str, time_ms: u64, outcome: Outcome) -> Audit
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_store_keeps_audit_records_replaced_by_id_until_their_retention() {
-    let week = Duration::from_secs(7 * 86_400);
+    let kept_for = |days: u64| {
+        AuditSettings {
+            retention: Duration::from_secs(days * 86_400),
+            ..AuditSettings::default()
+        }
+        .oldest_kept_ms()
+    };
+    let week = kept_for(7);
     for backend in Backend::both() {
         let url = backend.url();
         let store = state::open(&url).unwrap();
@@ -339,7 +346,7 @@ async fn every_store_keeps_audit_records_replaced_by_id_until_their_retention() 
         // at a tenant's old records at its first write and then once a minute: the write comes
         // from another handle, as from another process).
         let newest = audit_record("run3-0001", "run3", now, Outcome::Ok);
-        let day = Duration::from_secs(86_400);
+        let day = kept_for(1);
         let another = state::open(&url).unwrap();
         another.write_audit(newest.clone(), day).await.unwrap();
         let kept = store.read_audit(query(0, None)).await.unwrap();

@@ -119,6 +119,13 @@ impl Default for AuditSettings {
     }
 }
 
+impl AuditSettings {
+    /// The `time_ms` of the oldest record to keep now: older ones are past the retention.
+    pub fn oldest_kept_ms(&self) -> u64 {
+        now_ms().saturating_sub(u64::try_from(self.retention.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
 /// Which records to read: one tenant's, since an instant, optionally of one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {

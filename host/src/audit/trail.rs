@@ -121,7 +121,7 @@ impl AuditTrail {
             return Ok(());
         };
         let written = store
-            .write_audit(record.clone(), self.settings.retention)
+            .write_audit(record.clone(), self.settings.oldest_kept_ms())
             .await;
         if let Err(error) = &written {
             self.write_failed(&record.id, error);
@@ -162,7 +162,10 @@ impl AuditTrail {
     async fn write(&self, record: AuditRecord) {
         let Some(store) = &self.store else { return };
         let id = record.id.clone();
-        if let Err(error) = store.write_audit(record, self.settings.retention).await {
+        if let Err(error) = store
+            .write_audit(record, self.settings.oldest_kept_ms())
+            .await
+        {
             self.write_failed(&id, &error);
         }
     }

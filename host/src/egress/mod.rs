@@ -764,6 +764,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_raw_send_the_audit_cannot_record_never_connects() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let api = format!("http://{}", listener.local_addr().unwrap());
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let store = crate::state::open(&crate::config::StateUrl::Redis(format!(
+            "redis://127.0.0.1:{closed}/0"
+        )))
+        .unwrap();
+        let trail = AuditTrail::new("run".into(), "acme".into(), AuditSettings::default())
+            .storing_in(store);
+        let mut egress = egress(&api, client()).audited_by(trail);
+        // The form a compromised guest writes itself, no plugin validation in between.
+        let form = b"To=%2B15551234567&From=%2B15559876543&Body=unaudited".to_vec();
+        let raw = post(
+            &format!("{api}/2010-04-01/Accounts/{SID}/Messages.json"),
+            form,
+        );
+        let sent = egress.send_request(raw, None, Box::new(async { Ok(()) }));
+        assert!(matches!(
+            Box::into_pin(sent).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
+        let denial = egress.last_denial().expect("a denial for the guest");
+        assert_eq!(denial.audit_rule(), "audit");
+        assert!(
+            denial.to_string().contains("audit trail cannot be written"),
+            "{denial}"
+        );
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+    }
+
+    #[tokio::test]
     async fn a_refused_connection_is_a_connect_error() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

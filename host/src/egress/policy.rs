@@ -124,12 +124,11 @@ impl Denial {
     /// `state_store` (the quota counts could not be kept), `audit` (its record could not be
     /// written) or `egress` (not a request of the 15 functions to the account's endpoints).
     pub fn audit_rule(&self) -> &'static str {
-        match self {
-            Denial::Policy(refusal) => refusal.rule,
+        self.rule().unwrap_or(match self {
             Denial::Uncounted(_) => "state_store",
             Denial::Unaudited(_) => "audit",
             _ => "egress",
-        }
+        })
     }
 
     /// The script's parameter a policy refusal is about.

@@ -12,6 +12,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(doc)]
+use crate::audit::AuditSettings;
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::config::StateUrl;
 
@@ -65,9 +67,9 @@ pub trait StateStore: Send + Sync {
 
     /// Writes `record`, replacing the record with the same id (a side effect's record is
     /// written twice: before the request and after), and deletes the tenant's records older
-    /// than `retention`. Durable once it returns (as durable as the store: SQLite's WAL, Redis's
+    /// than `oldest_kept_ms` (see [`crate::audit::AuditSettings::oldest_kept_ms`]). Durable once it returns (as durable as the store: SQLite's WAL, Redis's
     /// persistence settings).
-    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()>;
+    fn write_audit(&self, record: AuditRecord, oldest_kept_ms: u64) -> StoreFuture<'_, ()>;
 
     /// The records `query` asks for, the oldest first.
     fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>>;

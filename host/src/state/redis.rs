@@ -10,7 +10,7 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
-use crate::audit::{AuditQuery, AuditRecord, now_ms};
+use crate::audit::{AuditQuery, AuditRecord};
 use crate::config::without_password;
 
 /// How long connecting to, or an answer from, Redis may take before the request that needs it
@@ -168,12 +168,10 @@ impl StateStore for RedisStore {
         })
     }
 
-    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()> {
+    fn write_audit(&self, record: AuditRecord, oldest_kept_ms: u64) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let (index, records) = audit_keys(&record.tenant);
-            let oldest_kept =
-                now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
             let json = serde_json::to_string(&record).expect("a record serialises");
             let _: i64 = self
                 .write_audit
@@ -182,7 +180,7 @@ impl StateStore for RedisStore {
                 .arg(&record.id)
                 .arg(record.time_ms)
                 .arg(json)
-                .arg(oldest_kept)
+                .arg(oldest_kept_ms)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(|e| self.fail(e))?;

@@ -406,7 +406,7 @@ impl StateStore for SqliteStore {
         self.run(move |connection| current(connection, &key).map(|value| value as u64))
     }
 
-    fn write_audit(&self, record: AuditRecord, retention: Duration) -> StoreFuture<'_, ()> {
+    fn write_audit(&self, record: AuditRecord, oldest_kept_ms: u64) -> StoreFuture<'_, ()> {
         let json = serde_json::to_string(&record).expect("a record serialises");
         let now = now_ms();
         let mut cleanups = lock(&self.audit_cleanups);
@@ -415,8 +415,7 @@ impl StateStore for SqliteStore {
             cleanups.insert(record.tenant.clone(), now + AUDIT_CLEANUP_EVERY_MS);
         }
         drop(cleanups);
-        let retention = u64::try_from(retention.as_millis()).unwrap_or(u64::MAX);
-        let oldest_kept = due.then(|| now.saturating_sub(retention));
+        let oldest_kept = due.then_some(oldest_kept_ms);
         self.run(move |connection| write_audit(connection, &record, &json, oldest_kept))
     }
 
