@@ -5,10 +5,13 @@
 //! against a native `mlua::Lua`, `twilio_send_sms` end to end against the loopback simulator
 //! next to a native keep-alive hyper client sending the identical request, the host's resident
 //! memory with 1, 100 and 1000 runs parked in a stalled request and after those runs have
-//! ended (what the instance pool keeps), and the component's size.
+//! ended (what the instance pool keeps), planning and approving three messages next to
+//! sending them ([`plans`]), and the component's size.
 //!
 //! Prints a table and one `BENCH <name> <value> <unit>` line per figure, and writes the same to
 //! `--out`. `twilio-bench park ...` is the child process of the memory measurement.
+
+mod plans;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -215,6 +218,9 @@ async fn suite(
     eprintln!("twilio_send_sms with a tenant policy and quotas...");
     policy_decision(&config, figures).await?;
     policy_cost(&host, plan, figures).await?;
+
+    eprintln!("plan and approve three messages, next to sending them...");
+    plans::plan_and_approve(&host, plan.sms_c1 / 10, figures).await?;
 
     eprintln!("another tenant's runs while one floods the host with CPU-bound runs...");
     fairness(&host, plan, figures).await?;
@@ -848,6 +854,7 @@ fn park(api: &str, lookups: &str, sid: &str, n: usize) -> anyhow::Result<()> {
         limits,
         api_token_sha256: None,
         quotas: Quotas::default(),
+        approval: Default::default(),
     };
     let mut config = HostConfig::of([tenant]);
     // What is measured is the memory parked runs really use, not the budget their caps

@@ -3,12 +3,12 @@
 //! limits. Runs are independent: one may trap, time out or exhaust its memory while others go
 //! on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
@@ -17,6 +17,7 @@ use crate::admission::{MemoryBudget, TenantTurns};
 use crate::audit::{AuditQuery, AuditRecord, AuditSettings, AuditTrail};
 use crate::bindings::{Plugin, PluginPre};
 use crate::code_cache::{default_cache_dir, load_component};
+use crate::config::policy::side_effects;
 use crate::config::server::DEFAULT_MAX_CONCURRENT_RUNS;
 use crate::config::{HostConfig, Quotas, ServerSettings, TenantConfig, TokenHash};
 use crate::egress::{Egress, EgressClient, TenantPolicy};
@@ -25,6 +26,8 @@ use crate::engine::{
 };
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::plan::gate::{Mode, PlanGate};
+use crate::plan::{NotPending, Plan, PlanChange, PlanState};
 use crate::plugin::PLUGIN_COMPONENT;
 use crate::plugin_ctx::{PluginCtx, add_to_linker_async};
 use crate::preinit::pre_initialise;
@@ -118,6 +121,34 @@ struct Tenant {
 /// ten minutes of ticks, counted from the epoch at the call (a deadline of `u64::MAX` would
 /// overflow once the ticker has advanced the epoch).
 const IDLE_CALL_TICKS: u64 = 60_000;
+
+/// What a run holds while it runs: its tenant's turn, its memory, an instance slot.
+struct Admitted<'h> {
+    tenant: &'h Tenant,
+    _turn: SemaphorePermit<'h>,
+    _memory: SemaphorePermit<'h>,
+    _slot: SemaphorePermit<'h>,
+}
+
+/// Why a plan could not be approved, rejected or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The tenant is unknown or busy.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// No pending plan of that id.
+    #[error("{0}")]
+    NotPending(NotPending),
+    /// The state store could not be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<NotPending> for PlanError {
+    fn from(why: NotPending) -> PlanError {
+        PlanError::NotPending(why)
+    }
+}
 
 /// Marker error raised from the epoch callback when a run's CPU budget is spent.
 #[derive(Debug, thiserror::Error)]
@@ -262,13 +293,81 @@ impl Host {
     /// Runs `script` for `tenant` in a fresh sandbox and reports what happened. The run waits
     /// for one of the tenant's run slots (`max_concurrent_runs`), then for its `memory_mb` to
     /// fit in the host's memory budget. Failures of the script (errors, limits, traps) are in
-    /// the report; an unknown tenant, or one whose queue is full, is an `Err`.
+    /// the report; an unknown tenant, or one whose queue is full, is an `Err`. A tenant whose
+    /// policy has `approval` gets a plan instead of those side effects
+    /// ([`RunReport::plan`]: the run needs approval).
     pub async fn run(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
-        let name = tenant;
+        let admitted = self.admit(tenant).await?;
+        let functions = &admitted.tenant.config.approval.functions;
+        if functions.is_empty() {
+            return Ok(self.execute(admitted, script, Mode::Live, None).await.0);
+        }
+        let functions = functions.clone();
+        Ok(self.planning_run(admitted, script, functions).await)
+    }
+
+    /// Runs `script` for `tenant` in plan mode: every side effect (send, call, delete, usage
+    /// trigger) is recorded instead of sent, reads go to the account. The report's
+    /// [`RunReport::plan`] is the stored plan to approve ([`Host::approve`]), `None` when the
+    /// script made no side effect.
+    pub async fn plan(&self, tenant: &str, script: &str) -> Result<RunReport, HostError> {
+        let admitted = self.admit(tenant).await?;
+        Ok(self.planning_run(admitted, script, side_effects()).await)
+    }
+
+    /// Runs `tenant`'s pending plan `plan_id` once: its script again, each side effect let
+    /// through only when it equals the plan's next action (policy and quotas apply as to any
+    /// run); from the first that differs on, nothing is sent. The report's
+    /// [`RunReport::execution`] says whether it ran exactly (`executed`) or `stopped`. A plan
+    /// that is unknown, expired, rejected or already executed is an `Err` and nothing runs;
+    /// the store decides, so two approvals on two machines run it once.
+    pub async fn approve(&self, tenant: &str, plan_id: &str) -> Result<RunReport, PlanError> {
+        let admitted = self.admit(tenant).await?;
+        let claim = PlanChange::new(tenant, plan_id, PlanState::Pending, PlanState::Executing);
+        let plan = self.store.change_plan(claim).await??;
+        let mode = Mode::Executing {
+            plan_id: plan.id.clone(),
+            actions: plan.actions,
+        };
+        let (mut report, gate) = self
+            .execute(admitted, &plan.script, mode, Some(plan_id))
+            .await;
+        if let Some(execution) = gate.execution() {
+            self.metrics.planned(tenant, execution.state.as_str());
+            let settle = PlanChange::new(tenant, plan_id, PlanState::Executing, execution.state);
+            if let Err(error) = self.store.change_plan(settle).await {
+                // It stays `executing`, which never runs again; only its final state is lost.
+                tracing::error!(%tenant, plan_id, %error, "the plan's final state could not be kept");
+            }
+            report.execution = Some(execution);
+        }
+        Ok(report)
+    }
+
+    /// Rejects `tenant`'s pending plan `plan_id`: it never runs.
+    pub async fn reject(&self, tenant: &str, plan_id: &str) -> Result<Plan, PlanError> {
+        self.runtime(tenant)?;
+        let change = PlanChange::new(tenant, plan_id, PlanState::Pending, PlanState::Rejected);
+        let plan = self.store.change_plan(change).await??;
+        self.metrics.planned(tenant, "rejected");
+        Ok(plan)
+    }
+
+    /// `tenant`'s plan `plan_id` as it is now.
+    pub async fn plan_of(&self, tenant: &str, plan_id: &str) -> Result<Plan, PlanError> {
+        self.runtime(tenant)?;
+        self.store
+            .load_plan(tenant.to_string(), plan_id.to_string())
+            .await?
+            .ok_or(PlanError::NotPending(NotPending::Unknown))
+    }
+
+    /// Waits for the tenant's turn, its memory and an instance slot.
+    async fn admit(&self, name: &str) -> Result<Admitted<'_>, HostError> {
         let tenant = self.runtime(name)?;
         let waiting = self.metrics.waiting(name);
         // The tenant's own line first, so that its flood waits there and takes nothing shared.
-        let _turn = match tenant.turns.take().await {
+        let turn = match tenant.turns.take().await {
             Ok(turn) => turn,
             Err(full) => {
                 self.metrics.turned_away(name);
@@ -279,23 +378,92 @@ impl Host {
                 });
             }
         };
-        let _memory = self.memory.reserve(tenant.config.limits.memory_bytes).await;
-        let _slot = self
+        let memory = self.memory.reserve(tenant.config.limits.memory_bytes).await;
+        let slot = self
             .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
         drop(waiting);
+        Ok(Admitted {
+            tenant,
+            _turn: turn,
+            _memory: memory,
+            _slot: slot,
+        })
+    }
+
+    /// A run that records the calls of `needs_approval` in a new plan, stored when it has
+    /// one such action.
+    async fn planning_run(
+        &self,
+        admitted: Admitted<'_>,
+        script: &str,
+        needs_approval: BTreeSet<&'static str>,
+    ) -> RunReport {
+        let tenant = admitted.tenant.config.name.clone();
+        let expiry = admitted.tenant.config.approval.plan_expiry;
+        let plan_id = Plan::new_id();
+        let mode = Mode::Planning {
+            plan_id: plan_id.clone(),
+            needs_approval,
+        };
+        let (mut report, gate) = self.execute(admitted, script, mode, Some(&plan_id)).await;
+        let actions = gate.recorded();
+        if !actions.iter().any(|action| action.pending) {
+            return report;
+        }
+        let (run_id, printed) = (&report.run_id, &report.printed);
+        let plan = Plan::new(plan_id, &tenant, run_id, script, printed, actions, expiry);
+        match self
+            .store
+            .save_plan(plan.clone(), self.audit.oldest_kept_ms())
+            .await
+        {
+            Ok(()) => {
+                self.metrics.planned(&tenant, "made");
+                report.plan = Some(plan);
+            }
+            Err(error) => {
+                tracing::error!(%tenant, %error, "the run's plan could not be stored");
+                report.outcome = Err(ScriptError::new(
+                    ErrorKind::Internal,
+                    format!(
+                        "the run's plan of {} action(s) could not be stored, so they were not sent and cannot be approved; try again later",
+                        plan.pending_actions()
+                    ),
+                ));
+            }
+        }
+        report
+    }
+
+    /// Runs `script` in a fresh sandbox with its side effects decided by `mode`, its audit
+    /// records marked with `plan_id`.
+    async fn execute(
+        &self,
+        admitted: Admitted<'_>,
+        script: &str,
+        mode: Mode,
+        plan_id: Option<&str>,
+    ) -> (RunReport, Arc<PlanGate>) {
+        let tenant = admitted.tenant;
+        let name = tenant.config.name.as_str();
         let started = Instant::now();
         let limits = tenant.config.limits;
         let cpu_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let run_id = uuid::Uuid::now_v7().to_string();
-        let trail = AuditTrail::new(run_id.clone(), name.to_string(), self.audit)
+        let mut trail = AuditTrail::new(run_id.clone(), name.to_string(), self.audit)
             .storing_in(Arc::clone(&self.store))
             .measured_by(Arc::clone(&self.metrics));
+        if let Some(plan_id) = plan_id {
+            trail = trail.for_plan(plan_id);
+        }
+        let gate = Arc::new(PlanGate::new(mode));
         let egress = Egress::new(Arc::clone(&tenant.policy), limits, tenant.client.clone())
             .counting_in(Arc::clone(&self.store))
-            .audited_by(trail);
+            .audited_by(trail)
+            .gated_by(Arc::clone(&gate));
         let plugin = PluginCtx::new(&tenant.config, egress);
         let state = RunState::new(plugin, limits.memory_bytes, cpu_ticks);
         let mut store = Store::new(&self.engine, state);
@@ -342,13 +510,17 @@ impl Host {
         let elapsed = started.elapsed();
         let kind = outcome.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok");
         self.metrics.ran(name, kind, elapsed);
-        Ok(RunReport {
+        let report = RunReport {
             run_id,
             printed,
             outcome,
             requests,
             elapsed,
-        })
+            plan: None,
+            execution: None,
+        };
+        drop(admitted);
+        (report, gate)
     }
 
     /// The agent reference as the plugin's `reference` export serves it: the whole text, or
@@ -378,6 +550,7 @@ fn idle_state(client: &EgressClient) -> RunState {
         limits: Limits::default(),
         api_token_sha256: None,
         quotas: Quotas::default(),
+        approval: Default::default(),
     };
     let egress = Egress::new(
         Arc::new(TenantPolicy::new(&nobody)),

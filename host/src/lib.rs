@@ -40,6 +40,7 @@ pub mod limits;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod metrics;
+pub mod plan;
 mod plugin;
 pub mod plugin_ctx;
 mod preinit;
@@ -57,7 +58,7 @@ pub use config::{
     AccountConfig, ConfigError, ConfigErrors, HostConfig, ProcessEnv, SecretSource, TenantConfig,
 };
 pub use egress::ACCOUNT_HEADER;
-pub use host::{Host, HostError, HostOptions};
+pub use host::{Host, HostError, HostOptions, PlanError};
 pub use limits::Limits;
 pub use plugin::PLUGIN_COMPONENT;
 pub use plugin_ctx::{PluginCtx, PluginView, add_to_linker_async};

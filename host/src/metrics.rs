@@ -33,6 +33,7 @@ pub struct Metrics {
     refusals: IntCounterVec,
     retries: IntCounterVec,
     audit_failures: IntCounterVec,
+    plans: IntCounterVec,
     waiting_runs: IntGauge,
     live_runs: IntGauge,
     warm_slots: IntGauge,
@@ -72,6 +73,11 @@ impl Metrics {
             "Audit records that could not be written, by tenant.",
             &["tenant"],
         );
+        let plans = counter(
+            "twilio_host_plans_total",
+            "Plans made, and what became of them (executed, stopped, rejected), by tenant.",
+            &["tenant", "outcome"],
+        );
         let histogram = |name: &str, help: &str, buckets: &[f64]| {
             let metric = HistogramVec::new(
                 HistogramOpts::new(name, help).buckets(buckets.to_vec()),
@@ -98,6 +104,7 @@ impl Metrics {
             refusals,
             retries,
             audit_failures,
+            plans,
             waiting_runs: gauge(
                 "twilio_host_runs_waiting",
                 "Runs waiting for their turn, memory or a sandbox now.",
@@ -161,6 +168,12 @@ impl Metrics {
     /// An audit record could not be written.
     pub fn audit_write_failed(&self, tenant: &str) {
         self.audit_failures.with_label_values(&[tenant]).inc();
+    }
+
+    /// A plan of `tenant` was made, or `outcome` (`executed`, `stopped`, `rejected`) became of
+    /// one.
+    pub fn planned(&self, tenant: &str, outcome: &str) {
+        self.plans.with_label_values(&[tenant, outcome]).inc();
     }
 
     /// Everything in the Prometheus text format, with the pool's `occupancy` now.

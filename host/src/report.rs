@@ -2,7 +2,10 @@
 //!
 //! As JSON (the sidecar's answer, and what platforms store), a report is
 //! `{"run_id", "printed", "value", "error": null | {"kind", "message", "traceback", "value"},
-//! "requests", "elapsed_ms"}`, every field always present (`null` when empty).
+//! "requests", "elapsed_ms", "needs_approval", "plan", "execution"}`, every field always
+//! present (`null` when empty): `plan` is the plan a planning run stored
+//! ([`crate::plan::Plan::summary`]), `needs_approval` says there is one, `execution` is how
+//! an approved plan's run went.
 
 use std::time::Duration;
 
@@ -10,6 +13,8 @@ use serde::Serialize;
 use serde::ser::SerializeStruct;
 
 use crate::bindings::exports::twilio::lua::runner::{ErrorKind as WitKind, RunError};
+use crate::plan::Plan;
+use crate::plan::gate::Execution;
 
 /// The result of one run.
 #[derive(Debug, Clone)]
@@ -24,6 +29,11 @@ pub struct RunReport {
     pub requests: u32,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The plan the run stored instead of sending side effects (plan mode, or the tenant's
+    /// `approval`): the run needs approval.
+    pub plan: Option<Plan>,
+    /// How the run of an approved plan went.
+    pub execution: Option<Execution>,
 }
 
 /// Why a run failed.
@@ -159,7 +169,7 @@ impl Serialize for RunReport {
             Ok(value) => (Some(value), None),
             Err(error) => (None, Some(error)),
         };
-        let mut report = serializer.serialize_struct("RunReport", 6)?;
+        let mut report = serializer.serialize_struct("RunReport", 9)?;
         report.serialize_field("run_id", &self.run_id)?;
         report.serialize_field("printed", &self.printed)?;
         report.serialize_field("value", &value)?;
@@ -169,6 +179,9 @@ impl Serialize for RunReport {
             "elapsed_ms",
             &u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
         )?;
+        report.serialize_field("needs_approval", &self.plan.is_some())?;
+        report.serialize_field("plan", &self.plan.as_ref().map(Plan::summary))?;
+        report.serialize_field("execution", &self.execution)?;
         report.end()
     }
 }
@@ -187,10 +200,12 @@ mod tests {
             outcome: Ok(json!({"a": 1})),
             requests: 2,
             elapsed: Duration::from_millis(7),
+            plan: None,
+            execution: None,
         };
         assert_eq!(
             serde_json::to_value(&ok).unwrap(),
-            json!({"run_id": "0190", "printed": "hi\n", "value": {"a": 1}, "error": null, "requests": 2, "elapsed_ms": 7})
+            json!({"run_id": "0190", "printed": "hi\n", "value": {"a": 1}, "error": null, "requests": 2, "elapsed_ms": 7, "needs_approval": false, "plan": null, "execution": null})
         );
         let failed = RunReport {
             outcome: Err(ScriptError::new(ErrorKind::CpuLimit, "spent")),

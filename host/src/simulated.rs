@@ -67,5 +67,6 @@ pub fn tenant_for(
         limits,
         api_token_sha256: None,
         quotas: crate::config::Quotas::default(),
+        approval: Default::default(),
     }
 }

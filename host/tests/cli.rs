@@ -1083,7 +1083,8 @@ fn mcp_over_stdio(sim: &TestSim, config: &common::ConfigFile) -> common::mcp_cli
     command
         .args(["mcp", "--tenant", "acme", "--config"])
         .arg(&config.path)
-        .env("ACME_TOKEN", SimAccount::test_default().auth_token);
+        .env("ACME_TOKEN", SimAccount::test_default().auth_token)
+        .env("TWILIO_HOST_STATE_DIR", common::fresh_state_dir());
     sim.block_on(async {
         let transport =
             rmcp::transport::TokioChildProcess::new(command).expect("twilio-host mcp starts");

@@ -3,9 +3,11 @@
 //! and stops. The same tests run against both: the store's contract through the library, five
 //! `twilio-host run` processes sharing a daily quota, and two `twilio-host serve` replicas
 //! taking 200 concurrent sends against a quota of 50; and the audit trail kept in the same
-//! stores, which refuses a send it cannot record.
+//! stores, which refuses a send it cannot record; and plans, which those stores run at most
+//! once ([`plans`]).
 
 mod common;
+mod plans;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,6 +269,7 @@ fn audit_record(id: &str, run_id: &str, time_ms: u64, outcome: Outcome) -> Audit
         time: twilio_host::audit::rfc3339(time_ms),
         time_ms,
         run_id: run_id.into(),
+        plan_id: None,
         tenant: "t".into(),
         account: Some("default".into()),
         function: Some("twilio_send_sms".into()),

@@ -35,6 +35,8 @@ pub enum Outcome {
     /// host died before the answer, the answer never came (a timeout, a connection cut), or
     /// Twilio answered 5xx. The one case to reconcile with Twilio.
     Unknown,
+    /// A side effect recorded in a plan instead of sent (`plan_id` says which).
+    Planned,
 }
 
 impl Outcome {
@@ -46,6 +48,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Refused => "refused",
             Outcome::Unknown => "unknown",
+            Outcome::Planned => "planned",
         }
     }
 }
@@ -63,6 +66,9 @@ pub struct AuditRecord {
     pub time_ms: u64,
     /// The run ([`crate::RunReport::run_id`]).
     pub run_id: String,
+    /// The plan the run made (a planning run) or carried out (an approved plan's run).
+    #[serde(default)]
+    pub plan_id: Option<String>,
     /// The tenant.
     pub tenant: String,
     /// The account the script named, once the policy knew it.
@@ -197,6 +203,7 @@ mod tests {
             Outcome::Failed,
             Outcome::Refused,
             Outcome::Unknown,
+            Outcome::Planned,
         ] {
             assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
         }

@@ -20,6 +20,8 @@ pub struct AuditTrail {
     settings: AuditSettings,
     store: Option<Arc<dyn StateStore>>,
     metrics: Option<Arc<Metrics>>,
+    /// The plan the run makes or carries out.
+    plan_id: Option<String>,
     /// The number of the run's next request.
     next: AtomicU32,
 }
@@ -34,6 +36,7 @@ impl AuditTrail {
             settings,
             store: None,
             metrics: None,
+            plan_id: None,
             next: AtomicU32::new(1),
         }
     }
@@ -47,6 +50,12 @@ impl AuditTrail {
     /// Counts the requests and refusals in `metrics` too.
     pub fn measured_by(mut self, metrics: Arc<Metrics>) -> AuditTrail {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Marks every record as belonging to plan `plan_id` (made or carried out by the run).
+    pub fn for_plan(mut self, plan_id: &str) -> AuditTrail {
+        self.plan_id = Some(plan_id.to_string());
         self
     }
 
@@ -64,6 +73,7 @@ impl AuditTrail {
             time: rfc3339(time_ms),
             time_ms,
             run_id: self.run_id.clone(),
+            plan_id: self.plan_id.clone(),
             tenant: self.tenant.clone(),
             account: None,
             function: None,
@@ -111,6 +121,20 @@ impl AuditTrail {
         if let Some(metrics) = &self.metrics {
             metrics.refused(&self.tenant, rule);
         }
+        self.write(record).await;
+    }
+
+    /// Keeps `record` as a side effect recorded in the run's plan instead of sent.
+    pub async fn planned(&self, mut record: AuditRecord) {
+        record.outcome = Outcome::Planned;
+        let AuditRecord {
+            method,
+            path,
+            function,
+            ..
+        } = &record;
+        let function = function.as_deref().unwrap_or("");
+        tracing::info!(target: TARGET, tenant = %self.tenant, run_id = %self.run_id, %method, path, function, "side effect planned, not sent");
         self.write(record).await;
     }
 

@@ -105,7 +105,7 @@ pub async fn audit(args: AuditArgs) -> Result<(), CliError> {
 }
 
 /// One record as a line: time, tenant, account, function, status, outcome, what it made or
-/// which rule refused it, the destination, the run.
+/// which rule refused it, the destination, the run, and the plan it made or carried out.
 fn describe(record: &AuditRecord) -> String {
     let dash = || "-".to_string();
     let what = record
@@ -140,5 +140,8 @@ fn describe(record: &AuditRecord) -> String {
         None => {}
     }
     line.push_str(&format!("  run {}", record.run_id));
+    if let Some(plan) = &record.plan_id {
+        line.push_str(&format!("  plan {plan}"));
+    }
     line
 }

@@ -60,6 +60,14 @@ pub fn check(args: CheckArgs) -> Result<(), CliError> {
             println!("  policy:");
             print_indented(&account.rules.to_string(), "    ");
         }
+        let approval = &tenant.approval;
+        if !approval.approval.is_empty() {
+            println!(
+                "  approval: {} (plans expire after {} min)",
+                approval.approval.join(", "),
+                approval.plan_expiry.as_secs() / 60
+            );
+        }
         let quotas = tenant.quotas.set();
         if quotas.is_empty() {
             println!("  quotas: none");

@@ -25,6 +25,7 @@ pub async fn docs(args: DocsArgs) -> Result<(), CliError> {
         limits: Limits::default(),
         api_token_sha256: None,
         quotas: Quotas::default(),
+        approval: Default::default(),
     };
     let host = Host::new(HostConfig::of([reader]), one_run_options())
         .map_err(|error| CliError::host("cannot load the plugin", error))?;

@@ -7,6 +7,7 @@ mod error;
 mod examples;
 pub mod logging;
 mod mcp;
+mod plans;
 mod run;
 mod serve;
 mod setup;
@@ -36,7 +37,8 @@ pub use error::CliError;
                   twilio-host examples                     the example scripts: list, print, run\n  \
                   twilio-host docs                         the Lua API reference (docs NAME: one function)\n  \
                   twilio-host config example > host.toml   a commented configuration, for --config\n  \
-                  twilio-host check --config host.toml     validate a configuration\n\n\
+                  twilio-host check --config host.toml     validate a configuration\n  \
+                  twilio-host run --plan FILE              see what a script would send; then: twilio-host approve PLAN_ID\n\n\
                   Without credentials the built-in simulator keeps its data between runs (twilio-host sim --reset clears it).\n\n\
                   Exit status: 0 success, 1 the script failed, 2 usage or configuration error,\n  \
                   3 the host failed (the plugin could not be loaded, an address could not be bound)."
@@ -130,6 +132,29 @@ pub enum Command {
     /// Exit status: 0, 2 for usage or configuration errors, 3 when the store cannot be read.
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
+    /// Run a plan: the script of `run --plan` (or of a run that needs approval) again, sending
+    /// exactly the plan's actions, once.
+    ///
+    /// Each side effect of the run must equal the plan's next action (function, account and
+    /// every argument); the first that differs is refused and nothing is sent after it. The
+    /// tenant's policy and quotas apply as to any run. A plan runs at most once, even when two
+    /// processes approve it at the same moment (the state store decides).
+    ///
+    /// Examples:
+    ///   twilio-host run --plan --example messaging
+    ///   twilio-host approve 5f0c...   (the plan's id)
+    ///
+    /// Exit status: 0 when every approved action was sent and the script succeeded, 1 when it
+    /// stopped at an action that differed (or the script failed), 2 when the plan is unknown,
+    /// expired, rejected or already executed (or another usage error), 3 when the host or the
+    /// state store failed.
+    #[command(verbatim_doc_comment)]
+    Approve(plans::PlanArgs),
+    /// Reject a pending plan: it never runs. Exit status 2 when it is not pending.
+    Reject(plans::PlanArgs),
+    /// Print a plan: its state (pending, executing, executed, stopped, rejected, expired),
+    /// expiry and actions.
+    ShowPlan(plans::PlanArgs),
     /// Validate a configuration: list tenants and accounts, and say which secrets could not be
     /// resolved (never printing a secret).
     ///
@@ -219,6 +244,9 @@ pub async fn dispatch(command: Command) -> Result<(), CliError> {
         Command::Config(args) => examples::config(args),
         Command::Sim(args) => sim::sim(args).await,
         Command::Audit(args) => audit::audit(args).await,
+        Command::Approve(args) => plans::decide(args, plans::Decision::Approve).await,
+        Command::Reject(args) => plans::decide(args, plans::Decision::Reject).await,
+        Command::ShowPlan(args) => plans::decide(args, plans::Decision::Show).await,
         Command::Check(args) => check::check(args),
         Command::Serve(args) => serve::serve(args).await,
         Command::Mcp(args) => mcp::mcp(args).await,

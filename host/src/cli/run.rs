@@ -1,13 +1,14 @@
 //! `twilio-host run`: one script from a file, stdin or `-e`, printed output on stdout, the
-//! return value (with `--json`, the run report) as JSON, failures on stderr with exit status 1.
+//! return value (with `--json`, the run report) as JSON, then the plan when the run made one
+//! (`--plan`, or a tenant whose policy needs approval); failures on stderr with exit status 1.
 
 use std::io::Read;
 use std::path::PathBuf;
 
-use twilio_host::{Host, RunReport};
+use twilio_host::RunReport;
 
-use super::setup::{self, Setup};
-use super::{CliError, ConfigArgs, examples, one_run_options};
+use super::setup;
+use super::{CliError, ConfigArgs, examples};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -35,9 +36,15 @@ pub struct RunArgs {
     pub tenant: String,
     /// Print the run's report as one JSON object on the last line of stdout: `run_id` (its
     /// audit records carry it), `value` (what the script returned), `error` (null, or kind,
-    /// message, traceback and the error table), `requests`, `elapsed_ms`.
+    /// message, traceback and the error table), `requests`, `elapsed_ms`, and `plan` (with
+    /// `needs_approval`) when the run made one.
     #[arg(long)]
     pub json: bool,
+    /// Plan mode: record every side effect (send, call, delete, usage trigger) instead of
+    /// sending it, and print the plan (reads go to the account as usual). Approve it with
+    /// `twilio-host approve PLAN_ID`.
+    #[arg(long)]
+    pub plan: bool,
     #[command(flatten)]
     pub config: ConfigArgs,
 }
@@ -48,13 +55,15 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
         Some(name) => examples::find(name)?.text.to_string(),
         None => read_script(&args).map_err(CliError::Usage)?,
     };
-    let Setup {
-        config,
-        simulator: _simulator,
-    } = setup::resolve(&args.config).await?;
-    let host = Host::new(config, one_run_options())
-        .map_err(|error| CliError::host("cannot load the plugin", error))?;
-    let report = host.run(&args.tenant, &script).await?;
+    let (host, _simulator) = setup::one_run_host(&args.config).await?;
+    let report = if args.plan {
+        host.plan(&args.tenant, &script).await?
+    } else {
+        host.run(&args.tenant, &script).await?
+    };
+    if args.plan && report.plan.is_none() && report.outcome.is_ok() {
+        eprintln!("twilio-host: nothing to approve: the script made no side effect");
+    }
     print_report(&report, args.json)
 }
 
@@ -76,7 +85,9 @@ fn read_script(args: &RunArgs) -> Result<String, String> {
     }
 }
 
-fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
+/// Prints what the script printed, then its value (or, with `json`, the report), then the
+/// plan it made; a failed script is [`CliError::ScriptFailed`].
+pub fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
     print!("{}", report.printed);
     if json {
         if !report.printed.is_empty() && !report.printed.ends_with('\n') {
@@ -94,6 +105,13 @@ fn print_report(report: &RunReport, json: bool) -> Result<(), CliError> {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+                );
+            }
+            if let (Some(plan), false) = (&report.plan, json) {
+                print!("needs approval: {plan}");
+                println!(
+                    "approve: twilio-host approve {id}   reject: twilio-host reject {id}",
+                    id = plan.id
                 );
             }
             Ok(())

@@ -2,9 +2,9 @@
 //! built-in simulator keeping its data in the state directory (said in one line on stderr; when
 //! the directory is unusable, a simulator that keeps nothing, and the line says why).
 
-use twilio_host::{ConfigErrors, HostConfig, ProcessEnv, simulated};
+use twilio_host::{ConfigErrors, Host, HostConfig, ProcessEnv, simulated};
 
-use super::{CliError, ConfigArgs};
+use super::{CliError, ConfigArgs, one_run_options};
 
 /// The configuration to run with, and the simulator serving it when there is one (kept alive
 /// for as long as the value lives).
@@ -36,6 +36,17 @@ pub fn load(args: &ConfigArgs) -> Option<Loaded> {
             result,
         }),
     }
+}
+
+/// A host for one run (or one plan decision) of the configuration [`resolve`] finds, with
+/// the simulator serving it when there is one (keep it alive as long as the host).
+pub async fn one_run_host(
+    args: &ConfigArgs,
+) -> Result<(Host, Option<twilio_sim::Simulator>), CliError> {
+    let Setup { config, simulator } = resolve(args).await?;
+    let host = Host::new(config, one_run_options())
+        .map_err(|error| CliError::host("cannot load the plugin", error))?;
+    Ok((host, simulator))
 }
 
 /// Resolves the configuration: the file or the environment, else a simulator started here.

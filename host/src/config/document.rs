@@ -62,6 +62,8 @@ pub(super) struct PolicyDocument {
     pub inline_twiml: Option<bool>,
     pub lookup_fields: Option<Vec<String>>,
     pub quotas: Option<Quotas>,
+    pub approval: Option<Vec<String>>,
+    pub plan_expiry_minutes: Option<u64>,
 }
 
 /// `[endpoints]`: base URLs that replace Twilio's for every account.

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use document::{Document, Origin};
-pub use policy::{Quotas, Rules, StateUrl, default_state_dir, without_password};
+pub use policy::{Approval, Quotas, Rules, StateUrl, default_state_dir, without_password};
 use resolve::Resolver;
 pub use server::ServerSettings;
 pub use values::{AccountSid, ApiKeySid, BaseUrl, TokenHash};
@@ -52,6 +52,8 @@ pub struct TenantConfig {
     pub api_token_sha256: Option<TokenHash>,
     /// Its quotas, counted over all its runs.
     pub quotas: Quotas,
+    /// What its runs need a person's approval for.
+    pub approval: Approval,
 }
 
 /// One Twilio account of a tenant.
@@ -280,6 +282,43 @@ mod tests {
         let errors = HostConfig::parse(&text, "h.toml", &vars).unwrap_err();
         assert_eq!(errors[0].key, "server.body_read_timeout_ms");
         assert!(errors[0].message.contains("greater than 0"), "{errors:?}");
+    }
+
+    #[test]
+    fn approval_takes_side_effects_for_the_whole_tenant() {
+        let account = format!(
+            "[tenants.a.accounts.default]\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n"
+        );
+        let vars = env(&[("T", "x")]);
+        let text = format!(
+            "[tenants.a.policy]\napproval = [\"send\", \"twilio_delete_recording\"]\nplan_expiry_minutes = 5\n{account}"
+        );
+        let approval = HostConfig::parse(&text, "h.toml", &vars).unwrap().tenants["a"]
+            .approval
+            .clone();
+        let functions: Vec<&str> = approval.functions.iter().copied().collect();
+        assert_eq!(
+            functions,
+            [
+                "twilio_delete_recording",
+                "twilio_send_sms",
+                "twilio_send_whatsapp"
+            ]
+        );
+        assert_eq!(approval.plan_expiry.as_secs(), 300);
+        let text = format!("[tenants.a.policy]\napproval = [\"read\"]\n{account}");
+        let errors = HostConfig::parse(&text, "h.toml", &vars).unwrap_err();
+        assert_eq!(errors[0].key, "tenants.a.policy.approval");
+        assert!(
+            errors[0].message.contains("reads are never planned"),
+            "{errors:?}"
+        );
+        let text = format!("{account}[tenants.a.accounts.default.policy]\napproval = [\"send\"]\n");
+        let errors = HostConfig::parse(&text, "h.toml", &vars).unwrap_err();
+        assert!(
+            errors[0].message.contains("the whole tenant's"),
+            "{errors:?}"
+        );
     }
 
     #[test]

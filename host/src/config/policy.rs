@@ -121,6 +121,39 @@ impl Quotas {
     }
 }
 
+/// What a tenant's ordinary runs need a person's approval for (`approval`, tenant-wide), and
+/// how long a plan may wait for one (`plan_expiry_minutes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// `approval` as written: classes (`send`, `call`, `delete`, `configure`) and function
+    /// names.
+    pub approval: Vec<String>,
+    /// The functions whose calls an ordinary run records in a plan instead of sending.
+    pub functions: BTreeSet<&'static str>,
+    /// How long a plan may be approved after it is made.
+    pub plan_expiry: Duration,
+}
+
+impl Default for Approval {
+    /// Nothing needs approval; plans expire after an hour.
+    fn default() -> Approval {
+        Approval {
+            approval: Vec::new(),
+            functions: BTreeSet::new(),
+            plan_expiry: crate::plan::DEFAULT_PLAN_EXPIRY,
+        }
+    }
+}
+
+/// Every side-effecting function (what a plan-mode run records).
+pub fn side_effects() -> BTreeSet<&'static str> {
+    FUNCTIONS
+        .iter()
+        .filter(|(_, class)| *class != Class::Read)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
 /// Where quota counts and the audit trail live. Shown (`Display`, `Debug`) with a Redis
 /// password replaced by `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -312,6 +345,32 @@ impl Resolver<'_> {
         rules.read_only = document.read_only.unwrap_or(base.read_only);
         rules.inline_twiml = document.inline_twiml.unwrap_or(base.inline_twiml);
         rules
+    }
+
+    /// The tenant's `approval` and `plan_expiry_minutes` (problems recorded under `key`).
+    pub(super) fn approval(&mut self, key: &str, document: &PolicyDocument) -> Approval {
+        let mut approval = Approval::default();
+        if let Some(entries) = &document.approval {
+            let side_effects = side_effects();
+            for entry in entries {
+                match expand_functions(std::slice::from_ref(entry)) {
+                    Ok(functions) if functions.is_subset(&side_effects) => {
+                        approval.functions.extend(functions);
+                    }
+                    _ => self.error(
+                        &format!("{key}.approval"),
+                        &format!("{entry:?} is not a side effect that can wait for approval: the classes send, call, delete and configure, or their function names (reads are never planned)"),
+                    ),
+                }
+            }
+            approval.approval = entries.clone();
+        }
+        match document.plan_expiry_minutes {
+            Some(0) => self.error(&format!("{key}.plan_expiry_minutes"), "must be at least 1"),
+            Some(minutes) => approval.plan_expiry = Duration::from_secs(minutes.saturating_mul(60)),
+            None => {}
+        }
+        approval
     }
 
     /// `[audit]`: the retention (at least a day) and how destinations are written.

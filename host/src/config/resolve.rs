@@ -75,12 +75,20 @@ impl Resolver<'_> {
                         "quotas count for the whole tenant; set them in [tenants.NAME.policy.quotas]",
                     );
                 }
+                if account.policy.approval.is_some() || account.policy.plan_expiry_minutes.is_some()
+                {
+                    self.error(
+                        &format!("{key}.policy"),
+                        "approval and plan_expiry_minutes are the whole tenant's; set them in [tenants.NAME.policy]",
+                    );
+                }
                 let rules = self.rules(&format!("{key}.policy"), &tenant_rules, &account.policy);
                 if let Some(resolved) = self.account(&key, &account_name, account, &overrides) {
                     accounts.push(AccountConfig { rules, ..resolved });
                 }
             }
             let quotas = tenant.policy.quotas.unwrap_or_default();
+            let approval = self.approval(&format!("{prefix}.policy"), &tenant.policy);
             accounts.sort_by_key(|a| a.name != "default");
             let api_token_sha256 = tenant.api_token_sha256.and_then(|hash| {
                 self.parsed(
@@ -96,6 +104,7 @@ impl Resolver<'_> {
                     limits,
                     api_token_sha256,
                     quotas,
+                    approval,
                 },
             );
         }

@@ -29,6 +29,8 @@ use wasmtime_wasi_http::{
 use crate::audit::{AuditRecord, AuditSettings, AuditTrail, Outcome};
 use crate::config::Rules;
 use crate::limits::Limits;
+use crate::plan::gate::{PLANNED_STATUS, PlanGate, Verdict};
+use crate::plan::{PlanAction, SentAnswer, WireRequest};
 use crate::state::StateStore;
 pub use client::EgressClient;
 use operations::{Class, Operation};
@@ -67,6 +69,8 @@ pub struct Egress {
     last_failure: Arc<Mutex<Option<u64>>>,
     /// Where the run's requests are audited.
     trail: Arc<AuditTrail>,
+    /// What happens to the run's side effects: sent, planned, or checked against a plan.
+    gate: Arc<PlanGate>,
 }
 
 /// A request the policy allowed so far, ready to send once its parameters pass the rules
@@ -108,7 +112,15 @@ impl Egress {
                 policy_tenant,
                 AuditSettings::default(),
             )),
+            gate: Arc::default(),
         }
+    }
+
+    /// Decides the run's side effects through `gate` (a planning run, or an approved plan's);
+    /// without one they are sent.
+    pub fn gated_by(mut self, gate: Arc<PlanGate>) -> Egress {
+        self.gate = gate;
+        self
     }
 
     /// Audits the run's requests in `trail` (without one they are only logged).
@@ -204,6 +216,7 @@ impl WasiHttpHooks for Egress {
             last_denial: Arc::clone(&self.last_denial),
             last_failure: Arc::clone(&self.last_failure),
             trail: Arc::clone(&self.trail),
+            gate: Arc::clone(&self.gate),
         };
         Box::new(async move {
             let response = exchange.send(decision, record).await?;
@@ -225,6 +238,7 @@ struct Exchange {
     last_denial: Arc<Mutex<Option<Denial>>>,
     last_failure: Arc<Mutex<Option<u64>>>,
     trail: Arc<AuditTrail>,
+    gate: Arc<PlanGate>,
 }
 
 impl Exchange {
@@ -244,6 +258,9 @@ impl Exchange {
                 return Err(HttpError::ConnectionLimitReached);
             }
         };
+        if let Some(reason) = self.gate.halted() {
+            return Err(self.refuse(record, Denial::Plan(reason)).await);
+        }
         record.account = Some(admitted.account.clone());
         record.function = Some(admitted.operation.function.to_string());
         let params = if admitted.request.method() == Method::POST {
@@ -269,6 +286,26 @@ impl Exchange {
         Exchange::describe(&mut record, &action, &params);
         let fingerprint = fingerprint(&admitted.request, &params);
         record.retry = *lock(&self.last_failure) == Some(fingerprint);
+        let side_effect = action.class != Class::Read;
+        let mut slot = None;
+        if side_effect {
+            let request = &admitted.request;
+            let wire = WireRequest::new(request.method().as_str(), request.uri().path(), &params);
+            let call = PlanAction::new(action.function, &admitted.account, wire, false);
+            match self.gate.decide(call, record.retry) {
+                Verdict::Send(planning_slot) => slot = planning_slot,
+                Verdict::Planned(_, answer) => {
+                    self.trail.planned(record).await;
+                    return Ok(json_response(PLANNED_STATUS, answer));
+                }
+                Verdict::Replay(SentAnswer { status, body }) => {
+                    return Ok(json_response(status, Bytes::from(body)));
+                }
+                Verdict::Stop(reason) => {
+                    return Err(self.refuse(record, Denial::Plan(reason)).await);
+                }
+            }
+        }
         let taken = match quota::take(
             self.policy.quotas(),
             self.policy.tenant(),
@@ -279,14 +316,20 @@ impl Exchange {
         .await
         {
             Ok(taken) => taken,
-            Err(denial) => return Err(self.refuse(record, denial).await),
+            Err(denial) => {
+                if side_effect {
+                    self.gate.not_sent(slot, &denial.to_string());
+                }
+                return Err(self.refuse(record, denial).await);
+            }
         };
-        let side_effect = action.class != Class::Read;
         if side_effect && self.trail.begin(&record).await.is_err() {
             // The trail logs the store's error; the script learns only that it cannot record.
             taken.give_back().await;
             let unavailable = "the audit trail cannot be written right now".to_string();
-            return Err(self.refuse(record, Denial::Unaudited(unavailable)).await);
+            let denial = Denial::Unaudited(unavailable);
+            self.gate.not_sent(slot, &denial.to_string());
+            return Err(self.refuse(record, denial).await);
         }
         let started = Instant::now();
         let result = self
@@ -332,6 +375,11 @@ impl Exchange {
                         .flatten()
                 });
                 self.trail.finish(record).await;
+                if let Some(slot) = slot {
+                    let body = String::from_utf8_lossy(&body).into_owned();
+                    let status = status.as_u16();
+                    self.gate.answered(slot, SentAnswer { status, body });
+                }
                 let body = Full::new(body)
                     .map_err(|never| match never {})
                     .boxed_unsync();
@@ -341,11 +389,17 @@ impl Exchange {
                 record.error = Some(error.to_string());
                 // A side effect that may have reached Twilio (anything but a connection
                 // never made) is unknown until reconciled.
-                record.outcome = if side_effect && !matches!(error, HttpError::Connect(_)) {
+                let never_connected = matches!(error, HttpError::Connect(_));
+                record.outcome = if side_effect && !never_connected {
                     Outcome::Unknown
                 } else {
                     Outcome::Failed
                 };
+                if slot.is_some() && never_connected {
+                    // The planning run never sent it: the approved run will (an execution's
+                    // own attempt may be retried, as the same action).
+                    self.gate.not_sent(slot, &error.to_string());
+                }
                 self.trail.finish(record).await;
                 Err(error)
             }
@@ -448,6 +502,22 @@ async fn read_form(
     Ok((Request::from_parts(parts, body), form))
 }
 
+/// An answer made by the host itself (a planned side effect's, or one the planning run got):
+/// `status` with the JSON `body`.
+fn json_response(status: u16, body: Bytes) -> Response<WasiBody> {
+    let mut response = Response::new(
+        Full::new(body)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The shared slot, even if a thread panicked while holding it (it holds only a denial or a
 /// fingerprint).
 fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -498,6 +568,7 @@ mod tests {
             limits: limits(),
             api_token_sha256: None,
             quotas: Quotas::default(),
+            approval: Default::default(),
         };
         Egress::new(Arc::new(TenantPolicy::new(&tenant)), limits(), client)
     }
@@ -801,6 +872,56 @@ mod tests {
             Some(std::io::ErrorKind::WouldBlock),
             "no connection was made"
         );
+    }
+
+    #[tokio::test]
+    async fn a_raw_send_other_than_the_approved_action_never_connects() {
+        use crate::plan::gate::Mode;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let api = format!("http://{}", listener.local_addr().unwrap());
+        let path = format!("/2010-04-01/Accounts/{SID}/Messages.json");
+        let approved = [
+            ("To", "+15551234567"),
+            ("From", "+15559876543"),
+            ("Body", "Hi"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let wire = WireRequest::new("POST", &path, &approved);
+        let action = PlanAction::new("twilio_send_sms", "default", wire, true);
+        let gate = Arc::new(PlanGate::new(Mode::Executing {
+            plan_id: "p".into(),
+            actions: vec![action],
+        }));
+        let mut egress = egress(&api, client()).gated_by(Arc::clone(&gate));
+        // The approved message to another number, as a compromised guest would write it.
+        let form = b"To=%2B15550000000&From=%2B15559876543&Body=Hi".to_vec();
+        let raw = post(&format!("{api}{path}"), form);
+        let sent = egress.send_request(raw, None, Box::new(async { Ok(()) }));
+        assert!(matches!(
+            Box::into_pin(sent).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
+        let denial = egress.last_denial().expect("a denial for the guest");
+        assert_eq!(denial.audit_rule(), "plan");
+        assert!(denial.to_string().contains("action 1 differs"), "{denial}");
+        // Then not even the approved one goes out: the run has stopped.
+        let form = b"To=%2B15551234567&From=%2B15559876543&Body=Hi".to_vec();
+        let sent = egress.send_request(
+            post(&format!("{api}{path}"), form),
+            None,
+            Box::new(async { Ok(()) }),
+        );
+        assert!(matches!(
+            Box::into_pin(sent).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+        assert_eq!(gate.execution().map(|e| e.actions_sent), Some(0));
     }
 
     #[tokio::test]

@@ -97,6 +97,10 @@ pub enum Denial {
     /// A side effect whose audit record could not be written.
     #[error("nothing is sent that the audit trail cannot record: {0}")]
     Unaudited(String),
+    /// A side effect of an approved plan's run that is not the plan's next action (and every
+    /// request after it).
+    #[error("{0}")]
+    Plan(String),
     /// A destination other than the account's two endpoints.
     #[error("{origin} is not one of account {account:?}'s Twilio endpoints ({api}, {lookups})")]
     UnknownEndpoint {
@@ -122,11 +126,12 @@ impl Denial {
 
     /// The name the audit and the metrics give the refusal: the policy rule, else
     /// `state_store` (the quota counts could not be kept), `audit` (its record could not be
-    /// written) or `egress` (not a request of the 15 functions to the account's endpoints).
+    /// written), `plan` (not the approved plan's next action) or `egress` (not a request of the 15 functions to the account's endpoints).
     pub fn audit_rule(&self) -> &'static str {
         self.rule().unwrap_or(match self {
             Denial::Uncounted(_) => "state_store",
             Denial::Unaudited(_) => "audit",
+            Denial::Plan(_) => "plan",
             _ => "egress",
         })
     }
@@ -390,6 +395,7 @@ mod tests {
             limits: Limits::default(),
             api_token_sha256: None,
             quotas: crate::config::Quotas::default(),
+            approval: Default::default(),
         })
     }
 

@@ -1,5 +1,7 @@
-//! The two tools: `run_lua` (a script in a fresh sandbox, as the tenant) and `twilio_reference`
-//! (the whole reference, one function's section, or a search). Kept small: the descriptions
+//! The tools: `run_lua` (a script in a fresh sandbox, as the tenant; with `plan`, its side
+//! effects recorded in a plan instead of sent), `twilio_reference` (the whole reference, one
+//! function's section, or a search), and `approve_plan` / `reject_plan` (a plan's decision,
+//! marked destructive so that clients ask their person first). Kept small: the descriptions
 //! tell the agent what it cannot guess, and the reference carries the rest.
 
 use std::time::{Duration, Instant};
@@ -23,6 +25,17 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 pub struct RunArgs {
     /// Lua 5.4 source. Its `return` value comes back as JSON.
     pub script: String,
+    /// Plan mode: side effects are recorded in a plan for a person to approve, not sent.
+    #[serde(default)]
+    pub plan: bool,
+}
+
+/// Arguments of `approve_plan` and `reject_plan`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
+pub struct PlanArgs {
+    /// The plan's id (`plan.id` of the run that made it).
+    pub plan_id: String,
 }
 
 /// Arguments of `twilio_reference`.
@@ -40,17 +53,24 @@ impl McpServer {
     /// Runs a script as the call's tenant; cancelling the request stops the sandbox.
     #[tool(
         name = "run_lua",
-        description = "Run a Lua 5.4 script in a fresh sandbox where app.integrations.twilio has 15 Twilio functions (SMS, WhatsApp, calls, lookups, usage, recordings). Read twilio_reference first. Each run is a fresh Lua state: variables do not survive it (what it did at Twilio does), so do related steps in one script. Returns what it printed and its return value; on failure isError, with the error kind, message, Twilio code, field and traceback."
+        description = "Run a Lua 5.4 script in a fresh sandbox where app.integrations.twilio has 15 Twilio functions (SMS, WhatsApp, calls, lookups, usage, recordings). Read twilio_reference first. Each run is a fresh Lua state: variables do not survive it (what it did at Twilio does), so do related steps in one script. Returns what it printed and its return value; on failure isError, with the error kind, message, Twilio code, field and traceback. With plan: true (or when the tenant's policy needs approval) side effects are not sent: each returns status \"planned\", and the result lists the plan for a person to approve."
     )]
     async fn run_lua(
         &self,
-        Parameters(RunArgs { script }): Parameters<RunArgs>,
+        Parameters(RunArgs { script, plan }): Parameters<RunArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let tenant = self.tenant_of(&context)?;
         let progress = report_progress(&self.host, &tenant, &context);
+        let run = async {
+            if plan {
+                self.host.plan(&tenant, &script).await
+            } else {
+                self.host.run(&tenant, &script).await
+            }
+        };
         let run = tokio::select! {
-            run = self.host.run(&tenant, &script) => Some(run),
+            run = run => Some(run),
             () = context.ct.cancelled() => None,
         };
         if let Some(progress) = progress {
@@ -66,6 +86,55 @@ impl McpServer {
                 error.to_string(),
             )])),
         }
+    }
+
+    /// Runs a pending plan once (its script again, only the approved actions sent).
+    #[tool(
+        name = "approve_plan",
+        description = "Carry out a plan that run_lua made (plan_id): its script runs again and only the plan's actions are sent, each exactly as listed, once; the first call that differs is refused and nothing after it is sent. Only for a plan a person has read and approved.",
+        annotations(
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn approve_plan(
+        &self,
+        Parameters(PlanArgs { plan_id }): Parameters<PlanArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let tenant = self.tenant_of(&context)?;
+        Ok(match self.host.approve(&tenant, &plan_id).await {
+            Ok(report) => tool_result(&report),
+            Err(error) => {
+                CallToolResult::error(vec![ContentBlock::text(format!("plan {plan_id}: {error}"))])
+            }
+        })
+    }
+
+    /// Rejects a pending plan: it never runs.
+    #[tool(
+        name = "reject_plan",
+        description = "Reject a plan that run_lua made (plan_id): it can never run.",
+        annotations(destructive_hint = false, idempotent_hint = true)
+    )]
+    async fn reject_plan(
+        &self,
+        Parameters(PlanArgs { plan_id }): Parameters<PlanArgs>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let tenant = self.tenant_of(&context)?;
+        Ok(match self.host.reject(&tenant, &plan_id).await {
+            Ok(plan) => {
+                let mut result =
+                    CallToolResult::success(vec![ContentBlock::text(format!("rejected: {plan}"))]);
+                result.structured_content = Some(plan.summary());
+                result
+            }
+            Err(error) => {
+                CallToolResult::error(vec![ContentBlock::text(format!("plan {plan_id}: {error}"))])
+            }
+        })
     }
 
     /// The reference, a section of it, or the sections matching a search.
@@ -157,6 +226,27 @@ fn tool_result(report: &RunReport) -> CallToolResult {
         text.push_str(&report.printed);
         if !report.printed.ends_with('\n') {
             text.push('\n');
+        }
+    }
+    if let Some(plan) = &report.plan {
+        text.push_str(&format!(
+            "needs approval (nothing of it was sent): {plan}A person approves it with approve_plan, plan_id {}\n",
+            plan.id
+        ));
+    }
+    if let Some(execution) = &report.execution {
+        text.push_str(&format!(
+            "plan {}: {}, {} of {} approved action(s) sent\n",
+            execution.plan_id,
+            execution.state.as_str(),
+            execution.actions_sent,
+            execution.actions_approved
+        ));
+        if let Some(stop) = &execution.stopped {
+            text.push_str(&format!(
+                "stopped at action {}: {}\n",
+                stop.action, stop.reason
+            ));
         }
     }
     let mut result = match &report.outcome {

@@ -15,8 +15,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Deserialize;
 
 use super::{Shared, auth};
-use crate::HostError;
 use crate::audit::{AuditQuery, parse_since};
+use crate::{HostError, RunReport};
 
 /// The largest script the sidecar accepts, in bytes.
 pub const MAX_SCRIPT_BYTES: usize = 1 << 20;
@@ -31,6 +31,19 @@ const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 #[serde(deny_unknown_fields)]
 struct RunRequest {
     script: String,
+    #[serde(default)]
+    mode: RunMode,
+}
+
+/// How a run treats its side effects.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum RunMode {
+    /// Sends them (unless the tenant's policy needs approval for them).
+    #[default]
+    Run,
+    /// Records them in a plan to approve.
+    Plan,
 }
 
 /// `GET /healthz`: `ok` while the server accepts requests.
@@ -39,8 +52,8 @@ pub async fn healthz() -> &'static str {
 }
 
 /// `POST /v1/tenants/{tenant}/runs`: authenticates the tenant's bearer token, then runs the
-/// script in a fresh sandbox and answers the run as JSON (200 whether the script succeeded or
-/// failed). An unknown tenant, a tenant without a token and a wrong token get the same 401, so
+/// script in a fresh sandbox (with `"mode": "plan"`, in plan mode) and answers the run as JSON
+/// (200 whether the script succeeded or failed; `needs_approval` and `plan` when it made one). An unknown tenant, a tenant without a token and a wrong token get the same 401, so
 /// that tenant names cannot be found out; failures are throttled (429 with `Retry-After`).
 pub async fn create_run(
     State(shared): State<Arc<Shared>>,
@@ -53,20 +66,34 @@ pub async fn create_run(
     if let Some(response) = refusal(&shared, &tenant, connection, &headers) {
         return response;
     }
-    let script = match read_script(body, host.server_settings().body_read_timeout).await {
-        Ok(script) => script,
+    let request = match read_script(body, host.server_settings().body_read_timeout).await {
+        Ok(request) => request,
         Err(response) => return response,
     };
-    match host.run(&tenant, &script).await {
-        Ok(report) => {
-            let outcome = match &report.outcome {
-                Ok(_) => "ok",
-                Err(error) => error.kind.as_str(),
-            };
-            tracing::info!(%tenant, %outcome, requests = report.requests, elapsed_ms = report.elapsed.as_millis() as u64, "sidecar run finished");
-            Json(&report).into_response()
-        }
-        Err(error @ HostError::TenantBusy { .. }) => {
+    let ran = match request.mode {
+        RunMode::Run => host.run(&tenant, &request.script).await,
+        RunMode::Plan => host.plan(&tenant, &request.script).await,
+    };
+    match ran {
+        Ok(report) => answer_report(&tenant, &report),
+        Err(error) => host_error(&tenant, error),
+    }
+}
+
+/// 200 with the report as JSON, and a log line.
+pub(super) fn answer_report(tenant: &str, report: &RunReport) -> Response {
+    let outcome = match &report.outcome {
+        Ok(_) => "ok",
+        Err(error) => error.kind.as_str(),
+    };
+    tracing::info!(%tenant, %outcome, requests = report.requests, elapsed_ms = report.elapsed.as_millis() as u64, "sidecar run finished");
+    Json(report).into_response()
+}
+
+/// 429 with `Retry-After` for a busy tenant; 404 for an unknown one.
+pub(super) fn host_error(tenant: &str, error: HostError) -> Response {
+    match error {
+        HostError::TenantBusy { .. } => {
             tracing::warn!(target: "twilio_host::audit", %tenant, "sidecar run refused: the tenant's runs and queue are full");
             let mut response = problem(StatusCode::TOO_MANY_REQUESTS, "busy", error.to_string());
             response
@@ -74,13 +101,15 @@ pub async fn create_run(
                 .insert(RETRY_AFTER, BUSY_RETRY_AFTER_SECONDS.into());
             response
         }
-        Err(error) => problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string()),
+        HostError::UnknownTenant { .. } => {
+            problem(StatusCode::NOT_FOUND, "unknown_tenant", error.to_string())
+        }
     }
 }
 
 /// Checks that `headers` carry `tenant`'s bearer token (throttling failures per client address
 /// and per tenant): `None` when they do, else the refusal to answer with.
-fn refusal(
+pub(super) fn refusal(
     shared: &Shared,
     tenant: &str,
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -213,7 +242,7 @@ pub(super) fn throttled(wait: Duration) -> Response {
 }
 
 /// Reads (within `timeout`) and checks the JSON body; the error is the response to send.
-async fn read_script(body: Body, timeout: Duration) -> Result<String, Response> {
+async fn read_script(body: Body, timeout: Duration) -> Result<RunRequest, Response> {
     let too_large = || {
         problem(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -247,17 +276,17 @@ async fn read_script(body: Body, timeout: Duration) -> Result<String, Response> 
         problem(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            format!("the body must be JSON like {{\"script\": \"return 1\"}}: {error}"),
+            format!("the body must be JSON like {{\"script\": \"return 1\"}} (and \"mode\": \"run\" or \"plan\"): {error}"),
         )
     })?;
     if request.script.len() > MAX_SCRIPT_BYTES {
         return Err(too_large());
     }
-    Ok(request.script)
+    Ok(request)
 }
 
 /// A non-200 answer: `{"error": {"kind": ..., "message": ...}}`.
-fn problem(status: StatusCode, kind: &str, message: String) -> Response {
+pub(super) fn problem(status: StatusCode, kind: &str, message: String) -> Response {
     let body = serde_json::json!({ "error": { "kind": kind, "message": message } });
     (status, Json(body)).into_response()
 }

@@ -18,6 +18,7 @@ mod auth;
 mod handlers;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod plans;
 mod server;
 mod throttle;
 
@@ -38,6 +39,7 @@ struct Shared {
 }
 
 /// `GET /healthz`, `POST /v1/tenants/{tenant}/runs`, `GET /v1/tenants/{tenant}/audit`,
+/// `GET /v1/tenants/{tenant}/plans/{id}` with `POST .../approve` and `POST .../reject`,
 /// `GET /metrics` and (feature `mcp`) the MCP endpoint `/mcp`, sharing one [`Host`]. Failed token
 /// checks are throttled per client address when the server passes it
 /// (`into_make_service_with_connect_info::<SocketAddr>()`, as `twilio-host serve` does) and
@@ -51,6 +53,11 @@ pub fn router(host: Arc<Host>) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/v1/tenants/{tenant}/runs", post(handlers::create_run))
         .route("/v1/tenants/{tenant}/audit", get(handlers::tenant_audit))
+        .route("/v1/tenants/{tenant}/plans/{id}", get(plans::show))
+        .route(
+            "/v1/tenants/{tenant}/plans/{id}/{decision}",
+            post(plans::decide),
+        )
         .route("/metrics", get(handlers::metrics))
         .with_state(Arc::clone(&shared));
     #[cfg(feature = "mcp")]

@@ -1,8 +1,9 @@
 //! Where what outlives a run lives: one trait, [`StateStore`], with an embedded SQLite
 //! backend for one machine ([`sqlite`]) and a Redis backend for several ([`redis`]). A store
 //! reserves a set of counters atomically (all or none, never past a limit), so two processes,
-//! or two sidecar replicas, never both take the last unit of a quota; and it keeps the audit
-//! trail's records.
+//! or two sidecar replicas, never both take the last unit of a quota; it keeps the audit
+//! trail's records; and it keeps plans, whose state it changes atomically, so that a plan
+//! runs at most once however many processes approve it at the same moment.
 
 mod redis;
 mod sqlite;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use crate::audit::AuditSettings;
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::config::StateUrl;
+use crate::plan::{NotPending, Plan, PlanChange};
 
 /// One counter a request takes from: its key, how much it takes, the most it may reach, and
 /// how long the counter must be kept (its window).
@@ -73,6 +75,17 @@ pub trait StateStore: Send + Sync {
 
     /// The records `query` asks for, the oldest first.
     fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>>;
+
+    /// Keeps `plan` (in its state, normally `pending`), and deletes the plans of its tenant
+    /// that expired before `oldest_kept_ms` (the audit's retention).
+    fn save_plan(&self, plan: Plan, oldest_kept_ms: u64) -> StoreFuture<'_, ()>;
+
+    /// `tenant`'s plan `id` as it is now (`None`: no such plan).
+    fn load_plan(&self, tenant: String, id: String) -> StoreFuture<'_, Option<Plan>>;
+
+    /// Makes `change` if the plan is in its `from` state (and, from `pending`, not expired),
+    /// atomically across processes: the plan as it is after, or why it did not change.
+    fn change_plan(&self, change: PlanChange) -> StoreFuture<'_, Result<Plan, NotPending>>;
 }
 
 /// Opens the store at `url`: an SQLite file is created (with its directory, owner-only) when

@@ -10,8 +10,10 @@ use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
+use crate::audit::now_ms;
 use crate::audit::{AuditQuery, AuditRecord};
 use crate::config::without_password;
+use crate::plan::{NotPending, Plan, PlanChange, PlanState};
 
 /// How long connecting to, or an answer from, Redis may take before the request that needs it
 /// is refused.
@@ -57,6 +59,25 @@ end
 return 0
 ";
 
+/// Moves plan KEYS[1] from state ARGV[1] to ARGV[2] if it is in ARGV[1] (and, from
+/// `pending`, expires after ARGV[3] ms): `{'changed', plan}`, else `{state}` (`unknown` when
+/// there is no such plan, `expired`).
+const CHANGE_PLAN: &str = r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return {'unknown'} end
+if state == 'pending' and tonumber(redis.call('HGET', KEYS[1], 'expires_ms')) <= tonumber(ARGV[3]) then
+  return {'expired'}
+end
+if state ~= ARGV[1] then return {state} end
+redis.call('HSET', KEYS[1], 'state', ARGV[2])
+return {'changed', redis.call('HGET', KEYS[1], 'plan')}
+";
+
+/// The key of `tenant`'s plan `id`.
+fn plan_key(tenant: &str, id: &str) -> String {
+    format!("twilio-host:{{{tenant}}}:plan:{id}")
+}
+
 /// The keys of `tenant`'s audit records: the index by time, and the records.
 fn audit_keys(tenant: &str) -> (String, String) {
     (
@@ -74,6 +95,7 @@ pub struct RedisStore {
     reserve: ::redis::Script,
     release: ::redis::Script,
     write_audit: ::redis::Script,
+    change_plan: ::redis::Script,
 }
 
 impl RedisStore {
@@ -91,6 +113,7 @@ impl RedisStore {
             reserve: ::redis::Script::new(RESERVE),
             release: ::redis::Script::new(RELEASE),
             write_audit: ::redis::Script::new(WRITE_AUDIT),
+            change_plan: ::redis::Script::new(CHANGE_PLAN),
         })
     }
 
@@ -220,6 +243,72 @@ impl StateStore for RedisStore {
             }
             found.truncate(query.limit);
             Ok(found)
+        })
+    }
+
+    fn save_plan(&self, plan: Plan, oldest_kept_ms: u64) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let key = plan_key(&plan.tenant, &plan.id);
+            let json = serde_json::to_string(&plan).expect("a plan serialises");
+            // Kept as long as the audit keeps records: until the retention passes its expiry.
+            let keep_ms = plan.expires_ms.saturating_sub(oldest_kept_ms).max(1);
+            let _: () = ::redis::pipe()
+                .atomic()
+                .hset_multiple(
+                    &key,
+                    &[
+                        ("state", plan.state.as_str().to_string()),
+                        ("expires_ms", plan.expires_ms.to_string()),
+                        ("plan", json),
+                    ],
+                )
+                .ignore()
+                .pexpire(&key, i64::try_from(keep_ms).unwrap_or(i64::MAX))
+                .ignore()
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(())
+        })
+    }
+
+    fn load_plan(&self, tenant: String, id: String) -> StoreFuture<'_, Option<Plan>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let (state, json): (Option<String>, Option<String>) = ::redis::cmd("HMGET")
+                .arg(plan_key(&tenant, &id))
+                .arg("state")
+                .arg("plan")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(state.zip(json).and_then(|(state, json)| {
+                let plan: Plan = serde_json::from_str(&json).ok()?;
+                Some(plan.in_state(PlanState::parse(&state)?, now_ms()))
+            }))
+        })
+    }
+
+    fn change_plan(&self, change: PlanChange) -> StoreFuture<'_, Result<Plan, NotPending>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            let answer: Vec<String> = self
+                .change_plan
+                .key(plan_key(&change.tenant, &change.id))
+                .arg(change.from.as_str())
+                .arg(change.to.as_str())
+                .arg(change.now_ms)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| self.fail(e))?;
+            Ok(match answer.as_slice() {
+                [changed, json] if changed == "changed" => serde_json::from_str::<Plan>(json)
+                    .map(|plan| plan.in_state(change.to, change.now_ms))
+                    .map_err(|_| NotPending::Unknown),
+                [state] => Err(PlanState::parse(state).map_or(NotPending::Unknown, NotPending::In)),
+                _ => Err(NotPending::Unknown),
+            })
         })
     }
 }

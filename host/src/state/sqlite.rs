@@ -21,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{Counter, Reserved, StateStore, StoreError, StoreFuture};
 use crate::audit::{AuditQuery, AuditRecord, now_ms};
+use crate::plan::{NotPending, Plan, PlanChange, PlanState};
 use crate::private_fs::{create_private_dir, write_private_file};
 
 /// How long an operation waits for another process's transaction.
@@ -103,7 +104,15 @@ impl SqliteStore {
                          time_ms INTEGER NOT NULL,
                          record TEXT NOT NULL
                      );
-                     CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records (tenant, time_ms);",
+                     CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records (tenant, time_ms);
+                     CREATE TABLE IF NOT EXISTS plans (
+                         id TEXT PRIMARY KEY,
+                         tenant TEXT NOT NULL,
+                         state TEXT NOT NULL,
+                         expires_ms INTEGER NOT NULL,
+                         plan TEXT NOT NULL
+                     );
+                     CREATE INDEX IF NOT EXISTS plans_by_expiry ON plans (tenant, expires_ms);",
                 )?;
                 purge(&connection)?;
                 connection.busy_timeout(Duration::ZERO)?;
@@ -279,7 +288,6 @@ fn write_audit(
     json: &str,
     oldest_kept: Option<u64>,
 ) -> rusqlite::Result<()> {
-    let millis = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     connection
         .prepare_cached(
             "INSERT INTO audit_records (id, tenant, run_id, time_ms, record)
@@ -311,7 +319,7 @@ fn read_audit(connection: &Connection, query: &AuditQuery) -> rusqlite::Result<V
     let rows = statement.query_map(
         params![
             query.tenant,
-            i64::try_from(query.since_ms).unwrap_or(i64::MAX),
+            millis(query.since_ms),
             query.run_id,
             i64::try_from(query.limit).unwrap_or(i64::MAX)
         ],
@@ -324,6 +332,83 @@ fn read_audit(connection: &Connection, query: &AuditQuery) -> rusqlite::Result<V
         }
     }
     Ok(records)
+}
+
+/// `value` as SQLite's integer.
+fn millis(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Keeps `plan` (its JSON, with the state in its own column), and deletes its tenant's plans
+/// that expired before `oldest_kept`.
+fn save_plan(connection: &Connection, plan: &Plan, oldest_kept: u64) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(plan).expect("a plan serialises");
+    connection
+        .prepare_cached(
+            "INSERT OR REPLACE INTO plans (id, tenant, state, expires_ms, plan)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            plan.id,
+            plan.tenant,
+            plan.state.as_str(),
+            millis(plan.expires_ms),
+            json
+        ])?;
+    connection
+        .prepare_cached("DELETE FROM plans WHERE tenant = ?1 AND expires_ms < ?2")?
+        .execute(params![plan.tenant, millis(oldest_kept)])?;
+    Ok(())
+}
+
+/// `tenant`'s plan `id` with its stored state, as it reads at `now`.
+fn load_plan(
+    connection: &Connection,
+    tenant: &str,
+    id: &str,
+    now: u64,
+) -> rusqlite::Result<Option<Plan>> {
+    let row: Option<(String, String)> = connection
+        .prepare_cached("SELECT state, plan FROM plans WHERE tenant = ?1 AND id = ?2")?
+        .query_row(params![tenant, id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(state, json)| {
+        let plan: Plan = serde_json::from_str(&json).ok()?;
+        Some(plan.in_state(PlanState::parse(&state)?, now))
+    }))
+}
+
+/// Makes `change` in one statement (the state compared and set together), or says why not.
+fn change_plan(
+    connection: &Connection,
+    change: &PlanChange,
+) -> rusqlite::Result<Result<Plan, NotPending>> {
+    let changed: Option<String> = connection
+        .prepare_cached(
+            "UPDATE plans SET state = ?4
+             WHERE tenant = ?1 AND id = ?2 AND state = ?3 AND (?3 <> 'pending' OR expires_ms > ?5)
+             RETURNING plan",
+        )?
+        .query_row(
+            params![
+                change.tenant,
+                change.id,
+                change.from.as_str(),
+                change.to.as_str(),
+                millis(change.now_ms)
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(plan) = changed.and_then(|json| serde_json::from_str::<Plan>(&json).ok()) {
+        return Ok(Ok(plan.in_state(change.to, change.now_ms)));
+    }
+    Ok(Err(
+        match load_plan(connection, &change.tenant, &change.id, change.now_ms)? {
+            Some(plan) => NotPending::In(plan.state),
+            None => NotPending::Unknown,
+        },
+    ))
 }
 
 /// A counter's value, 0 when it does not exist or has expired.
@@ -421,6 +506,18 @@ impl StateStore for SqliteStore {
 
     fn read_audit(&self, query: AuditQuery) -> StoreFuture<'_, Vec<AuditRecord>> {
         self.run(move |connection| read_audit(connection, &query))
+    }
+
+    fn save_plan(&self, plan: Plan, oldest_kept_ms: u64) -> StoreFuture<'_, ()> {
+        self.run(move |connection| save_plan(connection, &plan, oldest_kept_ms))
+    }
+
+    fn load_plan(&self, tenant: String, id: String) -> StoreFuture<'_, Option<Plan>> {
+        self.run(move |connection| load_plan(connection, &tenant, &id, now_ms()))
+    }
+
+    fn change_plan(&self, change: PlanChange) -> StoreFuture<'_, Result<Plan, NotPending>> {
+        self.run(move |connection| change_plan(connection, &change))
     }
 }
 

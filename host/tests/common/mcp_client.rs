@@ -54,8 +54,21 @@ pub async fn check_tools_and_reference(client: &Client) -> String {
     let tools = answered("tools/list", client.list_all_tools())
         .await
         .expect("tools/list");
-    let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
-    assert_eq!(names, ["run_lua", "twilio_reference"], "{tools:?}");
+    let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["approve_plan", "reject_plan", "run_lua", "twilio_reference"],
+        "{tools:?}"
+    );
+    let tool = |name: &str| tools.iter().find(|tool| tool.name == name).expect("listed");
+    let approve = tool("approve_plan");
+    let annotations = approve.annotations.as_ref().expect("annotations");
+    assert_eq!(
+        annotations.destructive_hint,
+        Some(true),
+        "clients ask their person before approving"
+    );
     let listed = serde_json::to_string(&json!({ "tools": tools })).unwrap();
     println!(
         "tools/list: {} bytes of JSON, about {} tokens (4 bytes per token)",
@@ -67,7 +80,7 @@ pub async fn check_tools_and_reference(client: &Client) -> String {
         let description = tool.description.as_deref().unwrap_or_default();
         assert!(!description.is_empty(), "{tool:?}");
     }
-    let run_lua = &tools[0];
+    let run_lua = tool("run_lua");
     let description = run_lua.description.as_deref().unwrap_or_default();
     assert!(description.contains("twilio_reference") && description.contains("fresh sandbox"));
 
@@ -89,6 +102,40 @@ pub async fn check_tools_and_reference(client: &Client) -> String {
         text(&sent)
     );
     assert!(text(&sent).contains("returned: "), "{}", text(&sent));
+
+    let send = r#"return app.integrations.twilio.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "planned over MCP"}).status"#;
+    let planned = call(client, "run_lua", json!({ "script": send, "plan": true })).await;
+    assert_eq!(planned.is_error, Some(false), "{}", text(&planned));
+    let report = planned
+        .structured_content
+        .clone()
+        .expect("structured content");
+    assert_eq!(report["value"], "planned", "{report}");
+    assert_eq!(report["needs_approval"], true);
+    assert!(
+        text(&planned).contains("1. twilio_send_sms to +15551234567 from +15559876543"),
+        "{}",
+        text(&planned)
+    );
+    let plan_id = json!({ "plan_id": report["plan"]["id"] });
+    let approved = call(client, "approve_plan", plan_id.clone()).await;
+    assert_eq!(approved.is_error, Some(false), "{}", text(&approved));
+    let execution = &approved.structured_content.clone().expect("structured")["execution"];
+    assert_eq!(execution["state"], "executed", "{execution}");
+    assert_eq!(execution["actions_sent"], 1);
+    let again = call(client, "approve_plan", plan_id.clone()).await;
+    assert_eq!(again.is_error, Some(true));
+    assert!(
+        text(&again).contains("already executed"),
+        "{}",
+        text(&again)
+    );
+    let rejected = call(client, "reject_plan", plan_id).await;
+    assert_eq!(
+        rejected.is_error,
+        Some(true),
+        "an executed plan is not rejected"
+    );
 
     let invalid = run(
         client,

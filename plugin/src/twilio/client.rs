@@ -25,6 +25,12 @@ pub const USER_AGENT: &str = concat!(
 /// the secret only the host may hold.
 const SECRET_KEYS: &[&str] = &["auth_token"];
 
+/// The status a host answers a side effect with when it recorded it in a plan instead of
+/// sending it (plan mode, or a tenant policy's `approval`): the body is the pending result
+/// the script gets, whatever the function's usual shape. Twilio answers none of these
+/// requests with it.
+const PLANNED_STATUS: u16 = 202;
+
 /// How much of a non-JSON body an error message quotes, in characters.
 const BODY_EXCERPT_CHARS: usize = 200;
 
@@ -86,7 +92,10 @@ impl Client {
                 .and_then(|response| call.object(&response))
                 .map(Json::Object),
             Shape::Deleted => {
-                call.fetch(url, body)?;
+                let response = call.fetch(url, body)?;
+                if response.status == PLANNED_STATUS {
+                    return call.object(&response).map(Json::Object);
+                }
                 let sid = args
                     .iter()
                     .find(|(param, _)| param.wire == Wire::Path)
@@ -199,6 +208,7 @@ impl Call<'_> {
         let response = self.client.exchange(self.spec.name, &request)?;
         match response.status {
             status if status == self.spec.success => Ok(response),
+            PLANNED_STATUS if method != Method::Get => Ok(response),
             status if status >= 400 => Err(twilio_error(self.spec.name, &response)),
             status => Err(self.bad_response(
                 status,

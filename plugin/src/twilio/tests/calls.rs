@@ -296,6 +296,38 @@ fn delete_recording_sends_no_accept_and_reports_the_deletion() {
     assert_eq!(result, json!({"deleted": true, "sid": format!("RE{HEX}")}));
 }
 
+#[test]
+fn a_planned_side_effect_returns_the_hosts_pending_result_whatever_its_shape() {
+    let pending = r#"{"planned": true, "status": "planned", "plan_action": 1, "sid": "planned-1"}"#;
+    let fake = fake_always(202, pending);
+    let sms = ok(
+        r#"return app.integrations.twilio.twilio_send_sms({to = "+15551234567", from = "+15559876543", body = "Hi"})"#,
+        &fake,
+    );
+    assert_eq!(sms["status"], "planned");
+    let deleted = ok(
+        &format!(
+            r#"return app.integrations.twilio.twilio_delete_recording({{recording_sid = "RE{HEX}"}})"#
+        ),
+        &fake,
+    );
+    assert_eq!(deleted["planned"], true);
+    assert_eq!(
+        deleted.get("deleted"),
+        None,
+        "the host's answer, not a deletion"
+    );
+    // A read answered 202 is not a result.
+    let read = fails(
+        r#"return app.integrations.twilio.twilio_get_account({})"#,
+        &fake,
+    );
+    assert!(
+        read.message.contains("expected HTTP 200, got HTTP 202"),
+        "{read:?}"
+    );
+}
+
 /// Serves `total` messages in pages of the size asked for, linking pages with `next_page_uri`.
 fn paged(total: usize) -> Rc<Recorder> {
     Recorder::new(move |request| {
