@@ -573,6 +573,24 @@ mod tests {
         Egress::new(Arc::new(TenantPolicy::new(&tenant)), limits(), client)
     }
 
+    /// Sends `request` through `egress` and checks it is refused.
+    async fn assert_denied(egress: &mut Egress, request: Request<WasiBody>) {
+        let sent = egress.send_request(request, None, Box::new(async { Ok(()) }));
+        assert!(matches!(
+            Box::into_pin(sent).await,
+            Err(HttpError::HttpRequestDenied)
+        ));
+    }
+
+    /// Checks that nobody connected to `listener` (a non-blocking one).
+    fn assert_never_connected(listener: &TcpListener) {
+        assert_eq!(
+            listener.accept().map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::WouldBlock),
+            "no connection was made"
+        );
+    }
+
     fn client() -> EgressClient {
         EgressClient::new(Limits::default().http_timeout)
     }
@@ -758,11 +776,7 @@ mod tests {
         let response =
             Box::into_pin(egress.send_request(guest, None, Box::new(async { Ok(()) }))).await;
         assert!(matches!(response, Err(HttpError::HttpRequestDenied)));
-        assert_eq!(
-            listener.accept().map_err(|e| e.kind()).err(),
-            Some(std::io::ErrorKind::WouldBlock),
-            "no connection was made"
-        );
+        assert_never_connected(&listener);
     }
 
     /// A POST to `url` with `form` as its body, as the guest would send it.
@@ -827,11 +841,7 @@ mod tests {
                 .unwrap_or_default();
             assert!(reason.contains(says), "{target}: {reason}");
         }
-        assert_eq!(
-            listener.accept().map_err(|e| e.kind()).err(),
-            Some(std::io::ErrorKind::WouldBlock),
-            "no connection was made"
-        );
+        assert_never_connected(&listener);
     }
 
     #[tokio::test]
@@ -856,22 +866,14 @@ mod tests {
             &format!("{api}/2010-04-01/Accounts/{SID}/Messages.json"),
             form,
         );
-        let sent = egress.send_request(raw, None, Box::new(async { Ok(()) }));
-        assert!(matches!(
-            Box::into_pin(sent).await,
-            Err(HttpError::HttpRequestDenied)
-        ));
+        assert_denied(&mut egress, raw).await;
         let denial = egress.last_denial().expect("a denial for the guest");
         assert_eq!(denial.audit_rule(), "audit");
         assert!(
             denial.to_string().contains("audit trail cannot be written"),
             "{denial}"
         );
-        assert_eq!(
-            listener.accept().map_err(|e| e.kind()).err(),
-            Some(std::io::ErrorKind::WouldBlock),
-            "no connection was made"
-        );
+        assert_never_connected(&listener);
     }
 
     #[tokio::test]
@@ -897,30 +899,14 @@ mod tests {
         // The approved message to another number, as a compromised guest would write it.
         let form = b"To=%2B15550000000&From=%2B15559876543&Body=Hi".to_vec();
         let raw = post(&format!("{api}{path}"), form);
-        let sent = egress.send_request(raw, None, Box::new(async { Ok(()) }));
-        assert!(matches!(
-            Box::into_pin(sent).await,
-            Err(HttpError::HttpRequestDenied)
-        ));
+        assert_denied(&mut egress, raw).await;
         let denial = egress.last_denial().expect("a denial for the guest");
         assert_eq!(denial.audit_rule(), "plan");
         assert!(denial.to_string().contains("action 1 differs"), "{denial}");
         // Then not even the approved one goes out: the run has stopped.
         let form = b"To=%2B15551234567&From=%2B15559876543&Body=Hi".to_vec();
-        let sent = egress.send_request(
-            post(&format!("{api}{path}"), form),
-            None,
-            Box::new(async { Ok(()) }),
-        );
-        assert!(matches!(
-            Box::into_pin(sent).await,
-            Err(HttpError::HttpRequestDenied)
-        ));
-        assert_eq!(
-            listener.accept().map_err(|e| e.kind()).err(),
-            Some(std::io::ErrorKind::WouldBlock),
-            "no connection was made"
-        );
+        assert_denied(&mut egress, post(&format!("{api}{path}"), form)).await;
+        assert_never_connected(&listener);
         assert_eq!(gate.execution().map(|e| e.actions_sent), Some(0));
     }
 
