@@ -164,7 +164,11 @@ pub enum Command {
     /// Serve script runs over HTTP for other processes (a sidecar).
     ///
     /// POST /v1/tenants/{tenant}/runs with `Authorization: Bearer <token>` and the JSON body
-    /// {"script": "..."}; the answer is {"printed", "value", "error", "requests", "elapsed_ms"}.
+    /// {"script": "..."} (add "mode": "plan" for plan mode); the answer is {"run_id", "printed",
+    /// "value", "error", "requests", "elapsed_ms", "needs_approval", "plan", "execution"}.
+    /// POST /v1/tenants/{tenant}/plans/{id}/approve (or /reject) decides a plan, GET
+    /// /v1/tenants/{tenant}/plans/{id} shows it, GET /v1/tenants/{tenant}/audit?since=1h reads
+    /// the tenant's audit trail, each with the tenant's token.
     /// Each tenant's token is checked against `tenants.NAME.api_token_sha256` in the config
     /// (make the hash with `twilio-host hash-token`). GET /healthz answers `ok`. /mcp is the
     /// MCP server of `twilio-host mcp` over Streamable HTTP, as the tenant of the bearer token.
@@ -185,8 +189,8 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Serve(serve::ServeArgs),
     /// Serve the Model Context Protocol on stdin/stdout, for one tenant: an agent's MCP client
-    /// launches this and gets two tools, `run_lua` and `twilio_reference`, and the reference
-    /// as resources.
+    /// launches this and gets four tools, `run_lua`, `twilio_reference`, `approve_plan` and
+    /// `reject_plan`, and the reference as resources.
     ///
     /// Accounts come from --config or the TWILIO_* variables as for `run` (never put a secret
     /// in the client's `args`), else the built-in simulator. Logs go to stderr.

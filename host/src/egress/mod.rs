@@ -281,7 +281,12 @@ impl Exchange {
         }
         let action = match rules::check(&admitted.rules, admitted.operation, &params) {
             Ok(action) => action,
-            Err(refusal) => return Err(self.refuse(record, Denial::Policy(refusal)).await),
+            Err(refusal) => {
+                if admitted.operation.class != Class::Read {
+                    self.gate.refused(&refusal.message);
+                }
+                return Err(self.refuse(record, Denial::Policy(refusal)).await);
+            }
         };
         Exchange::describe(&mut record, &action, &params);
         let fingerprint = fingerprint(&admitted.request, &params);

@@ -14,7 +14,7 @@ use super::McpServer;
 pub const REFERENCE_URI: &str = "twilio://reference";
 
 /// What the server says it is for, sent once at `initialize`.
-const INSTRUCTIONS: &str = "Twilio for agents: write one Lua script against app.integrations.twilio and run it with run_lua. Read twilio_reference (or the twilio://reference resource) first. Credentials stay in the host; each run is a fresh sandbox with this tenant's limits and policy.";
+const INSTRUCTIONS: &str = "Twilio for agents: write one Lua script against app.integrations.twilio and run it with run_lua. Read twilio_reference (or the twilio://reference resource) first. Credentials stay in the host; each run is a fresh sandbox with this tenant's limits and policy. To show a person what a script would send first, run it with plan: true; approve_plan sends exactly that plan, once, after the person agreed.";
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for McpServer {

@@ -1,6 +1,6 @@
 //! The MCP server (feature `mcp`): an agent in any Model Context Protocol client writes one Lua
 //! script against `app.integrations.twilio` and the host runs it, with the tenant's accounts,
-//! limits and policy, exactly as [`Host::run`] does. Two tools ([`tools`]) and the reference
+//! limits and policy, exactly as [`Host::run`] does. Four tools ([`tools`]) and the reference
 //! as resources; the secrets stay in the host.
 //!
 //! Over stdio (`twilio-host mcp`) the server runs as one tenant, fixed at start. Over Streamable

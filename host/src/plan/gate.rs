@@ -97,6 +97,18 @@ struct Progress {
     stopped: Option<Stop>,
 }
 
+impl Progress {
+    /// Stops the execution at `action` for `reason`; the reason the script and the report get.
+    fn stop(&mut self, action: usize, reason: &str) -> String {
+        let reason = format!("{reason}; nothing further is sent in this run");
+        self.stopped = Some(Stop {
+            action,
+            reason: reason.clone(),
+        });
+        reason
+    }
+}
+
 impl PlanGate {
     /// A gate in `mode`.
     pub fn new(mode: Mode) -> PlanGate {
@@ -170,12 +182,7 @@ impl PlanGate {
                         }
                     }
                 };
-                let reason = format!("{reason}; nothing further is sent in this run");
-                progress.stopped = Some(Stop {
-                    action: number,
-                    reason: reason.clone(),
-                });
-                Verdict::Stop(reason)
+                Verdict::Stop(progress.stop(number, &reason))
             }
         }
     }
@@ -198,12 +205,18 @@ impl PlanGate {
         if matches!(self.mode, Mode::Executing { .. }) && progress.stopped.is_none() {
             let action = progress.next;
             progress.sent = progress.sent.saturating_sub(1);
-            progress.stopped = Some(Stop {
-                action,
-                reason: format!(
-                    "action {action} was not sent: {reason}; nothing further is sent in this run"
-                ),
-            });
+            progress.stop(action, &format!("action {action} was not sent: {reason}"));
+        }
+    }
+
+    /// A side effect the tenant's policy refused before the gate saw it: an execution stops
+    /// at its next action.
+    pub fn refused(&self, reason: &str) {
+        let mut progress = lock(&self.progress);
+        if matches!(self.mode, Mode::Executing { .. }) && progress.stopped.is_none() {
+            let action = progress.next + 1;
+            let reason = format!("action {action} was refused by the tenant's policy: {reason}");
+            progress.stop(action, &reason);
         }
     }
 
@@ -407,5 +420,14 @@ mod tests {
         let execution = gate.execution().unwrap();
         assert_eq!(execution.state, PlanState::Stopped);
         assert!(execution.stopped.unwrap().reason.contains("ended after 0"));
+        // The policy changed since: the action is refused before the gate sees it.
+        gate.refused("+15551234567 is a number in US; this tenant may reach CA");
+        let stop = gate.execution().unwrap().stopped.unwrap();
+        assert_eq!(stop.action, 1);
+        assert!(
+            stop.reason.contains("refused by the tenant's policy"),
+            "{stop:?}"
+        );
+        assert!(gate.halted().is_some());
     }
 }
