@@ -11,6 +11,8 @@
 //! Prints a table and one `BENCH <name> <value> <unit>` line per figure, and writes the same to
 //! `--out`. `twilio-bench park ...` is the child process of the memory measurement.
 
+mod interfaces;
+mod peers;
 mod plans;
 
 use std::collections::BTreeMap;
@@ -95,6 +97,9 @@ struct Cli {
     /// Where the report is written.
     #[arg(long, value_name = "PATH", default_value = "target/bench/latest.txt")]
     out: PathBuf,
+    /// Where `scripts/bench.sh` installed the peers (twilio-node, twilio-python).
+    #[arg(long, value_name = "DIR", default_value = "target/bench/peers")]
+    peers: PathBuf,
     /// A short smoke run instead of the full measurement.
     #[arg(long)]
     quick: bool,
@@ -173,7 +178,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let mut figures = Figures::default();
     let started = Instant::now();
-    runtime.block_on(suite(&host_bin, &work, plan, &mut figures))?;
+    runtime.block_on(suite(&host_bin, &work, &cli.peers, plan, &mut figures))?;
     let report = render(&figures, started.elapsed());
     print!("{report}");
     if let Some(dir) = out.parent() {
@@ -187,6 +192,7 @@ fn main() -> anyhow::Result<()> {
 async fn suite(
     host_bin: &Path,
     work: &Path,
+    peers_dir: &Path,
     plan: Plan,
     figures: &mut Figures,
 ) -> anyhow::Result<()> {
@@ -214,6 +220,13 @@ async fn suite(
 
     eprintln!("twilio_send_sms end to end...");
     sms(&host, &sim, &account, plan, figures).await?;
+
+    eprintln!("the sidecar, its MCP endpoint, and Twilio's SDKs, sending the same message...");
+    let sidecar = interfaces::Sidecar::start(host_bin, work, &cache, &sim, &account)?;
+    let measured = interfaces::sidecar(&sidecar, plan, figures).await?;
+    interfaces::mcp(&sidecar, plan, figures).await?;
+    drop(sidecar);
+    peers::peers(peers_dir, &sim, &account, plan, measured, figures)?;
 
     eprintln!("twilio_send_sms with a tenant policy and quotas...");
     policy_decision(&config, figures).await?;
@@ -426,8 +439,17 @@ fn expect_ok(report: twilio_host::RunReport) -> anyhow::Result<serde_json::Value
 
 // ---- SMS end to end ---------------------------------------------------------------------------
 
-/// Latencies (us) and requests per second of `total` operations at `concurrency`.
-async fn drive<F, Fut>(concurrency: usize, per_task: usize, op: F) -> anyhow::Result<(f64, f64)>
+/// What [`drive`] measured: latency percentiles (us) and throughput.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    p50: f64,
+    p99: f64,
+    rps: f64,
+}
+
+/// Latencies (us) and requests per second of `per_task` operations by each of `concurrency`
+/// tasks.
+async fn drive<F, Fut>(concurrency: usize, per_task: usize, op: F) -> anyhow::Result<Measured>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
@@ -457,8 +479,11 @@ where
         times.extend(task.await??);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let rps = times.len() as f64 / elapsed;
-    Ok((percentile(&mut times, 50.0), rps))
+    Ok(Measured {
+        rps: times.len() as f64 / elapsed,
+        p50: percentile(&mut times, 50.0),
+        p99: percentile(&mut times, 99.0),
+    })
 }
 
 async fn sms(
@@ -526,8 +551,9 @@ async fn sms(
     };
     let plugin = sending(host, "default");
     for (concurrency, per_task) in [(1, plan.sms_c1), (16, plan.sms_c16_per_task)] {
-        let (p50, rps) = drive(concurrency, per_task, plugin.clone()).await?;
-        let (native_p50, native_rps) = drive(concurrency, per_task, native.clone()).await?;
+        let Measured { p50, rps, .. } = drive(concurrency, per_task, plugin.clone()).await?;
+        let bare = drive(concurrency, per_task, native.clone()).await?;
+        let (native_p50, native_rps) = (bare.p50, bare.rps);
         figures.add(&format!("sms_e2e_p50_us_c{concurrency}"), p50, "us");
         figures.add(&format!("sms_e2e_rps_c{concurrency}"), rps, "req/s");
         figures.add(
@@ -712,9 +738,9 @@ async fn policy_cost(host: &Arc<Host>, plan: Plan, figures: &mut Figures) -> any
             let mut rps = [0f64; 2];
             for arm in order {
                 let tenant = ["default", "policed"][arm];
-                let (p50, throughput) = drive(concurrency, per_task, sending(host, tenant)).await?;
-                rps[arm] = throughput;
-                p50s[arm].push(p50);
+                let measured = drive(concurrency, per_task, sending(host, tenant)).await?;
+                rps[arm] = measured.rps;
+                p50s[arm].push(measured.p50);
             }
             best_policed = best_policed.max(rps[1]);
             ratios.push(rps[0] / rps[1]);
