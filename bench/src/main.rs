@@ -215,6 +215,9 @@ async fn suite(
         },
     )?);
 
+    eprintln!("cold start of a run that sends one SMS...");
+    cold_send(host_bin, work, &cache, &sim, &account, plan, figures)?;
+
     eprintln!("fresh sandbox per run vs native Lua...");
     per_run(&host, plan, figures).await?;
 
@@ -298,36 +301,10 @@ fn cold_start(
 ) -> anyhow::Result<()> {
     // A config file, so no simulator is started: endpoints that are never contacted.
     let account = SimAccount::test_default();
-    let config = work.join("cold.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[endpoints]\napi = \"http://127.0.0.1:9\"\nlookups = \"http://127.0.0.1:9\"\n\n\
-             [tenants.default.accounts.default]\naccount_sid = \"{}\"\nauth_token_env = \"BENCH_TWILIO_TOKEN\"\n",
-            account.account_sid
-        ),
-    )?;
-    let once = |cache_dir: &Path| -> anyhow::Result<f64> {
-        let started = Instant::now();
-        let output = Command::new(host_bin)
-            .args(["run", "--config"])
-            .arg(&config)
-            .args(["-e", "return 1"])
-            .env("TWILIO_HOST_CACHE_DIR", cache_dir)
-            .env("TWILIO_HOST_STATE_DIR", work.join("state"))
-            .env("BENCH_TWILIO_TOKEN", &account.auth_token)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()?;
-        let elapsed = started.elapsed().as_secs_f64() * 1e3;
-        ensure!(
-            output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == "1",
-            "twilio-host run failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(elapsed)
-    };
+    let nowhere = "http://127.0.0.1:9";
+    let config = run_config(work, "cold.toml", nowhere, nowhere, &account)?;
+    let once =
+        |cache_dir: &Path| time_run(host_bin, work, &config, &account, "return 1", cache_dir);
     // The first run fills the cache.
     once(cache)?;
     let mut warm = Vec::new();
@@ -342,6 +319,81 @@ fn cold_start(
     }
     figures.add("cold_start_ms", percentile(&mut warm, 50.0), "ms");
     figures.add("cold_start_nocache_ms", percentile(&mut cold, 50.0), "ms");
+    Ok(())
+}
+
+/// `work/NAME`: a config with tenant `default` whose account `account` is at `api` and
+/// `lookups`, its auth token in `BENCH_TWILIO_TOKEN`.
+fn run_config(
+    work: &Path,
+    name: &str,
+    api: &str,
+    lookups: &str,
+    account: &SimAccount,
+) -> anyhow::Result<PathBuf> {
+    let config = work.join(name);
+    std::fs::write(
+        &config,
+        format!(
+            "[endpoints]\napi = \"{api}\"\nlookups = \"{lookups}\"\n\n\
+             [tenants.default.accounts.default]\naccount_sid = \"{}\"\nauth_token_env = \"BENCH_TWILIO_TOKEN\"\n",
+            account.account_sid
+        ),
+    )?;
+    Ok(config)
+}
+
+/// Milliseconds from spawning `twilio-host run --config CONFIG -e SCRIPT` (the compiled code
+/// from `cache_dir`, `account`'s token) to its exit; its output must be a value.
+fn time_run(
+    host_bin: &Path,
+    work: &Path,
+    config: &Path,
+    account: &SimAccount,
+    script: &str,
+    cache_dir: &Path,
+) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let output = Command::new(host_bin)
+        .args(["run", "--config"])
+        .arg(config)
+        .args(["-e", script])
+        .env("TWILIO_HOST_CACHE_DIR", cache_dir)
+        .env("TWILIO_HOST_STATE_DIR", work.join("state"))
+        .env("BENCH_TWILIO_TOKEN", &account.auth_token)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()?;
+    let elapsed = started.elapsed().as_secs_f64() * 1e3;
+    ensure!(
+        output.status.success() && !output.stdout.is_empty(),
+        "twilio-host run failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(elapsed)
+}
+
+/// `cold_send_ms`: [`time_run`] of the SMS script against `sim` as `account`: what a CLI
+/// user, or an MCP client over stdio, waits for one send.
+fn cold_send(
+    host_bin: &Path,
+    work: &Path,
+    cache: &Path,
+    sim: &Simulator,
+    account: &SimAccount,
+    plan: Plan,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
+    let (api, lookups) = (sim.api_url(), sim.lookups_url());
+    let config = run_config(work, "cold-send.toml", &api, &lookups, account)?;
+    let mut times = Vec::new();
+    for _ in 0..plan.cold_runs {
+        times.push(time_run(
+            host_bin, work, &config, account, SMS_SCRIPT, cache,
+        )?);
+    }
+    figures.add("cold_send_ms", percentile(&mut times, 50.0), "ms");
     Ok(())
 }
 
