@@ -29,6 +29,8 @@ fn build_plugin(workspace: &Path) -> PathBuf {
     for input in [
         "plugin/src",
         "plugin/Cargo.toml",
+        // The workspace manifest holds the plugin's profile.
+        "Cargo.toml",
         "wit",
         "docs/lua-api.md",
         "docs/lua-api-additions.md",

@@ -243,7 +243,7 @@ async fn suite(
 
     eprintln!("resident memory with parked runs...");
     drop(host);
-    rss(&sim, &account, figures).await?;
+    rss(&sim, &account, &cache, figures).await?;
 
     figures.add(
         "component_kb",
@@ -816,7 +816,15 @@ async fn policy_cost(host: &Arc<Host>, plan: Plan, figures: &mut Figures) -> any
 
 // ---- resident memory --------------------------------------------------------------------------
 
-async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> anyhow::Result<()> {
+/// The parked runs are a child process's, with the compiled code from `cache` (the suite's,
+/// filled by the cold start: a child that compiled the plugin itself would count the
+/// compiler's memory as the runs').
+async fn rss(
+    sim: &Simulator,
+    account: &SimAccount,
+    cache: &Path,
+    figures: &mut Figures,
+) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let mut rss = BTreeMap::new();
     for n in RSS_SIZES {
@@ -837,6 +845,7 @@ async fn rss(sim: &Simulator, account: &SimAccount, figures: &mut Figures) -> an
                 n.to_string(),
             ])
             .env(PARK_TOKEN_VAR, &account.auth_token)
+            .env("TWILIO_HOST_CACHE_DIR", cache)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
