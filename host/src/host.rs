@@ -374,6 +374,10 @@ impl Host {
                 .await
         };
         let outcome = tokio::time::timeout(limits.wall, call).await;
+        // The records the egress wrote in the background: the report never runs ahead of
+        // the audit.
+        let trail = store.data().plugin.egress.trail();
+        trail.flush().await;
         let requests = store.data().plugin.egress.requests_made();
         let outcome = match outcome {
             Err(_elapsed) => Err(ScriptError::new(

@@ -1,8 +1,11 @@
 //! One run's audit trail: makes the run's records, writes them to the state store, and tells
-//! the host's metrics and the log (`twilio_host::audit`, shown with `-v`) the same.
+//! the host's metrics and the log (`twilio_host::audit`, shown with `-v`) the same. A side
+//! effect's first write ([`AuditTrail::begin`]) is made before its request leaves; every other
+//! write goes on in the background, so no answer waits for it, and [`AuditTrail::flush`] (the
+//! host calls it before the run's report) waits for them all.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use http::{Method, Uri};
 
@@ -22,6 +25,8 @@ pub struct AuditTrail {
     metrics: Option<Arc<Metrics>>,
     /// The plan the run makes or carries out.
     plan_id: Option<String>,
+    /// The run's records still being written.
+    writing: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The number of the run's next request.
     next: AtomicU32,
 }
@@ -37,6 +42,7 @@ impl AuditTrail {
             store: None,
             metrics: None,
             plan_id: None,
+            writing: Mutex::default(),
             next: AtomicU32::new(1),
         }
     }
@@ -108,7 +114,7 @@ impl AuditTrail {
 
     /// Keeps `record` as refused by `rule` (`reason` goes to the log only: it may name a
     /// number). A refusal that cannot be written is logged; nothing was sent anyway.
-    pub async fn refused(
+    pub fn refused(
         &self,
         mut record: AuditRecord,
         rule: &str,
@@ -121,11 +127,11 @@ impl AuditTrail {
         if let Some(metrics) = &self.metrics {
             metrics.refused(&self.tenant, rule);
         }
-        self.write(record).await;
+        self.write(record);
     }
 
     /// Keeps `record` as a side effect recorded in the run's plan instead of sent.
-    pub async fn planned(&self, mut record: AuditRecord) {
+    pub fn planned(&self, mut record: AuditRecord) {
         record.outcome = Outcome::Planned;
         let AuditRecord {
             method,
@@ -135,7 +141,7 @@ impl AuditTrail {
         } = &record;
         let function = function.as_deref().unwrap_or("");
         tracing::info!(target: TARGET, tenant = %self.tenant, run_id = %self.run_id, %method, path, function, "side effect planned, not sent");
-        self.write(record).await;
+        self.write(record);
     }
 
     /// Writes `record` before its side-effecting request is sent (outcome `unknown` until
@@ -148,13 +154,13 @@ impl AuditTrail {
             .write_audit(record.clone(), self.settings.oldest_kept_ms())
             .await;
         if let Err(error) = &written {
-            self.write_failed(&record.id, error);
+            write_failed(&self.tenant, self.metrics.as_deref(), &record.id, error);
         }
         written
     }
 
     /// Keeps `record` with its outcome (a read's only write, a side effect's second).
-    pub async fn finish(&self, record: AuditRecord) {
+    pub fn finish(&self, record: AuditRecord) {
         let AuditRecord {
             method,
             path,
@@ -180,24 +186,45 @@ impl AuditTrail {
         if let Some(metrics) = &self.metrics {
             metrics.requested(tenant, function, *status, record.retry);
         }
-        self.write(record).await;
+        self.write(record);
     }
 
-    async fn write(&self, record: AuditRecord) {
+    /// Writes `record` in the background: the request's answer does not wait for it, and
+    /// [`AuditTrail::flush`] waits for every such write.
+    fn write(&self, record: AuditRecord) {
         let Some(store) = &self.store else { return };
-        let id = record.id.clone();
-        if let Err(error) = store
-            .write_audit(record, self.settings.oldest_kept_ms())
-            .await
-        {
-            self.write_failed(&id, &error);
-        }
+        let store = Arc::clone(store);
+        let (tenant, metrics) = (self.tenant.clone(), self.metrics.clone());
+        let oldest_kept_ms = self.settings.oldest_kept_ms();
+        let write = tokio::spawn(async move {
+            let id = record.id.clone();
+            if let Err(error) = store.write_audit(record, oldest_kept_ms).await {
+                write_failed(&tenant, metrics.as_deref(), &id, &error);
+            }
+        });
+        lock(&self.writing).push(write);
     }
 
-    fn write_failed(&self, id: &str, error: &StoreError) {
-        if let Some(metrics) = &self.metrics {
-            metrics.audit_write_failed(&self.tenant);
+    /// Waits until every record of the run so far is written (the host calls it before the
+    /// run's report, so that the audit shows what the report says).
+    pub async fn flush(&self) {
+        let writes = std::mem::take(&mut *lock(&self.writing));
+        for write in writes {
+            let _ = write.await;
         }
-        tracing::error!(target: TARGET, tenant = %self.tenant, %id, %error, "the audit record could not be written");
     }
+}
+
+/// Counts and logs a record of `tenant` that could not be written.
+fn write_failed(tenant: &str, metrics: Option<&Metrics>, id: &str, error: &StoreError) {
+    if let Some(metrics) = metrics {
+        metrics.audit_write_failed(tenant);
+    }
+    tracing::error!(target: TARGET, %tenant, %id, %error, "the audit record could not be written");
+}
+
+/// The slot, even if a thread panicked while holding it (it holds only task handles).
+fn lock<T>(slot: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -136,6 +136,11 @@ impl Egress {
         self
     }
 
+    /// Where the run's requests are audited (to [`AuditTrail::flush`] it when the run ends).
+    pub fn trail(&self) -> Arc<AuditTrail> {
+        Arc::clone(&self.trail)
+    }
+
     /// How many requests this run has sent (or tried to).
     pub fn requests_made(&self) -> u32 {
         self.requests_made
@@ -251,15 +256,15 @@ impl Exchange {
     ) -> Result<Response<WasiBody>, HttpError> {
         let mut admitted = match decision {
             Ok(admitted) => admitted,
-            Err(Refusal::Denied(denial)) => return Err(self.refuse(record, denial).await),
+            Err(Refusal::Denied(denial)) => return Err(self.refuse(record, denial)),
             Err(Refusal::Budget(max)) => {
                 let reason = format!("request budget of {max} per run used up");
-                self.trail.refused(record, "max_requests", &reason).await;
+                self.trail.refused(record, "max_requests", &reason);
                 return Err(HttpError::ConnectionLimitReached);
             }
         };
         if let Some(reason) = self.gate.halted() {
-            return Err(self.refuse(record, Denial::Plan(reason)).await);
+            return Err(self.refuse(record, Denial::Plan(reason)));
         }
         record.account = Some(admitted.account.clone());
         record.function = Some(admitted.operation.function.to_string());
@@ -269,7 +274,7 @@ impl Exchange {
                     admitted.request = request;
                     form
                 }
-                Err(FormProblem::Denied(denial)) => return Err(self.refuse(record, denial).await),
+                Err(FormProblem::Denied(denial)) => return Err(self.refuse(record, denial)),
                 Err(FormProblem::Unreadable(error)) => return Err(error),
             }
         } else {
@@ -285,7 +290,7 @@ impl Exchange {
                 if admitted.operation.class != Class::Read {
                     self.gate.refused(&refusal.message);
                 }
-                return Err(self.refuse(record, Denial::Policy(refusal)).await);
+                return Err(self.refuse(record, Denial::Policy(refusal)));
             }
         };
         Exchange::describe(&mut record, &action, &params);
@@ -300,14 +305,14 @@ impl Exchange {
             match self.gate.decide(call, record.retry) {
                 Verdict::Send(planning_slot) => slot = planning_slot,
                 Verdict::Planned(_, answer) => {
-                    self.trail.planned(record).await;
+                    self.trail.planned(record);
                     return Ok(json_response(PLANNED_STATUS, answer));
                 }
                 Verdict::Replay(SentAnswer { status, body }) => {
                     return Ok(json_response(status, Bytes::from(body)));
                 }
                 Verdict::Stop(reason) => {
-                    return Err(self.refuse(record, Denial::Plan(reason)).await);
+                    return Err(self.refuse(record, Denial::Plan(reason)));
                 }
             }
         }
@@ -325,7 +330,7 @@ impl Exchange {
                 if side_effect {
                     self.gate.not_sent(slot, &denial.to_string());
                 }
-                return Err(self.refuse(record, denial).await);
+                return Err(self.refuse(record, denial));
             }
         };
         if side_effect && self.trail.begin(&record).await.is_err() {
@@ -334,7 +339,7 @@ impl Exchange {
             let unavailable = "the audit trail cannot be written right now".to_string();
             let denial = Denial::Unaudited(unavailable);
             self.gate.not_sent(slot, &denial.to_string());
-            return Err(self.refuse(record, denial).await);
+            return Err(self.refuse(record, denial));
         }
         let started = Instant::now();
         let result = self
@@ -379,7 +384,7 @@ impl Exchange {
                         .then(|| deleted_sid(record.path.as_str()))
                         .flatten()
                 });
-                self.trail.finish(record).await;
+                self.trail.finish(record);
                 if let Some(slot) = slot {
                     let body = String::from_utf8_lossy(&body).into_owned();
                     let status = status.as_u16();
@@ -405,7 +410,7 @@ impl Exchange {
                     // own attempt may be retried, as the same action).
                     self.gate.not_sent(slot, &error.to_string());
                 }
-                self.trail.finish(record).await;
+                self.trail.finish(record);
                 Err(error)
             }
         }
@@ -413,10 +418,8 @@ impl Exchange {
 
     /// Audits `denial`, keeps it for the guest's `last-denial`, and gives the error the
     /// guest sees.
-    async fn refuse(&self, record: AuditRecord, denial: Denial) -> HttpError {
-        self.trail
-            .refused(record, denial.audit_rule(), &denial)
-            .await;
+    fn refuse(&self, record: AuditRecord, denial: Denial) -> HttpError {
+        self.trail.refused(record, denial.audit_rule(), &denial);
         *lock(&self.last_denial) = Some(denial);
         HttpError::HttpRequestDenied
     }
