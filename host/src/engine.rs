@@ -20,8 +20,7 @@
 //! (`PAGEMAP_SCAN`) a slot keeps only the pages its run wrote, up to the caps; elsewhere it
 //! keeps the first bytes up to the caps.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -165,21 +164,21 @@ pub fn pool_occupancy(engine: &Engine) -> PoolOccupancy {
 
 /// A thread that advances the engine's epoch every [`EPOCH_TICK`] until dropped.
 pub struct EpochTicker {
-    stop: Arc<AtomicBool>,
+    /// Dropped to stop the thread: its wait for the next tick ends at once (a sleep would
+    /// hold up the host's drop, and so a one-shot `run`'s exit, by up to a tick).
+    stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
     /// Starts ticking `engine`.
     pub fn start(engine: &Engine) -> EpochTicker {
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = mpsc::channel::<()>();
         let weak = engine.weak();
-        let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("epoch-ticker".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EPOCH_TICK) {
                     match weak.upgrade() {
                         Some(engine) => engine.increment_epoch(),
                         None => break,
@@ -187,13 +186,16 @@ impl EpochTicker {
                 }
             })
             .ok();
-        EpochTicker { stop, thread }
+        EpochTicker {
+            stop: Some(stop),
+            thread,
+        }
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
