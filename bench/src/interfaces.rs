@@ -12,12 +12,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use twilio_host::config::TokenHash;
 use twilio_sim::{SimAccount, Simulator};
 
-use crate::{Figures, Measured, Plan, SMS_SCRIPT, drive};
+use crate::{Figures, Measured, Plan, SMS_SCRIPT, drive, keep_alive_client};
 
 /// The tenant's bearer token (the bench's own; the config holds its hash).
 const TOKEN: &str = "bench-sidecar-token-0123456789abcdef";
@@ -87,12 +86,6 @@ impl Sidecar {
     }
 }
 
-fn client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    Client::builder(TokioExecutor::new()).build(connector)
-}
-
 /// POSTs `body` to `url` with the tenant's token (and `session`, an MCP session id): the
 /// status, the `mcp-session-id` answered, and the body.
 async fn post(
@@ -128,7 +121,7 @@ pub async fn sidecar(
 ) -> anyhow::Result<[Measured; 2]> {
     let url = format!("{}/v1/tenants/default/runs", sidecar.base_url);
     let body = json!({ "script": SMS_SCRIPT });
-    let client = client();
+    let client = keep_alive_client();
     let run = move || {
         let (client, url, body) = (client.clone(), url.clone(), body.clone());
         async move {
@@ -171,7 +164,7 @@ async fn mcp_session(client: &HttpClient, url: &str) -> anyhow::Result<String> {
 /// one MCP session per client task.
 pub async fn mcp(sidecar: &Sidecar, plan: Plan, figures: &mut Figures) -> anyhow::Result<()> {
     let url = format!("{}/mcp", sidecar.base_url);
-    let client = client();
+    let client = keep_alive_client();
     for (concurrency, per_task) in [(1, plan.sms_c1), (16, plan.sms_c16_per_task)] {
         let mut sessions = Vec::new();
         for _ in 0..concurrency {

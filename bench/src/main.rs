@@ -578,10 +578,7 @@ async fn sms(
         "the recorded request carries Basic auth"
     );
     let _ = account;
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build(connector);
+    let client = keep_alive_client();
     let native = {
         let client = client.clone();
         move || {
@@ -629,6 +626,14 @@ async fn sms(
     }
     sim.clear_requests();
     Ok(())
+}
+
+/// A keep-alive HTTP client without Nagle's delay (the native sender and the sidecar's
+/// clients).
+fn keep_alive_client() -> Client<HttpConnector, Full<Bytes>> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// An operation that runs the SMS script on `host` as `tenant`.

@@ -298,7 +298,7 @@ impl Exchange {
         record.retry = *lock(&self.last_failure) == Some(fingerprint);
         let side_effect = action.class != Class::Read;
         let mut slot = None;
-        if side_effect {
+        if side_effect && !self.gate.is_live() {
             let request = &admitted.request;
             let wire = WireRequest::new(request.method().as_str(), request.uri().path(), &params);
             let call = PlanAction::new(action.function, &admitted.account, wire, false);
@@ -390,10 +390,7 @@ impl Exchange {
                     let status = status.as_u16();
                     self.gate.answered(slot, SentAnswer { status, body });
                 }
-                let body = Full::new(body)
-                    .map_err(|never| match never {})
-                    .boxed_unsync();
-                Ok(Response::from_parts(parts, body))
+                Ok(Response::from_parts(parts, whole_body(body)))
             }
             Err(error) => {
                 record.error = Some(error.to_string());
@@ -504,20 +501,20 @@ async fn read_form(
         },
     };
     let form = policy::check_parameters(operation, &bytes).map_err(FormProblem::Denied)?;
-    let body = Full::new(bytes)
+    Ok((Request::from_parts(parts, whole_body(bytes)), form))
+}
+
+/// `bytes` as a body of the guest's requests and responses.
+fn whole_body(bytes: Bytes) -> WasiBody {
+    Full::new(bytes)
         .map_err(|never| match never {})
-        .boxed_unsync();
-    Ok((Request::from_parts(parts, body), form))
+        .boxed_unsync()
 }
 
 /// An answer made by the host itself (a planned side effect's, or one the planning run got):
 /// `status` with the JSON `body`.
 fn json_response(status: u16, body: Bytes) -> Response<WasiBody> {
-    let mut response = Response::new(
-        Full::new(body)
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
+    let mut response = Response::new(whole_body(body));
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -791,11 +788,7 @@ mod tests {
     fn post(url: &str, form: Vec<u8>) -> Request<WasiBody> {
         Request::post(url)
             .header(ACCOUNT_HEADER, "default")
-            .body(
-                Full::new(Bytes::from(form))
-                    .map_err(|never| match never {})
-                    .boxed_unsync(),
-            )
+            .body(whole_body(Bytes::from(form)))
             .unwrap()
     }
 

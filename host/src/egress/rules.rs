@@ -287,7 +287,7 @@ fn plans_of(number: &str) -> Option<(u16, String)> {
 }
 
 /// The name the script uses for a Twilio parameter: `MediaUrl` is `media_url`.
-fn script_field(param: &str) -> String {
+pub fn script_field(param: &str) -> String {
     let mut field = String::with_capacity(param.len() + 2);
     for (index, c) in param.chars().enumerate() {
         if c.is_ascii_uppercase() && index > 0 {

@@ -118,6 +118,13 @@ impl PlanGate {
         }
     }
 
+    /// Whether the run sends its side effects as they come ([`Mode::Live`]): then
+    /// [`PlanGate::decide`] would say [`Verdict::Send`] to every one, and the caller need not
+    /// build the call for it.
+    pub fn is_live(&self) -> bool {
+        matches!(self.mode, Mode::Live)
+    }
+
     /// Why every request of this run is refused now (an execution that stopped).
     pub fn halted(&self) -> Option<String> {
         lock(&self.progress)

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::audit::{now_ms, rfc3339};
+use crate::egress::rules::script_field;
 
 /// How long a plan may be approved, unless the tenant's `plan_expiry_minutes` says otherwise.
 pub const DEFAULT_PLAN_EXPIRY: Duration = Duration::from_secs(3600);
@@ -200,21 +201,9 @@ fn arguments(function: &str, request: &WireRequest) -> Map<String, Value> {
             "twilio_send_whatsapp" => value.strip_prefix("whatsapp:").unwrap_or(value),
             _ => value,
         };
-        arguments.insert(snake_case(name), value.into());
+        arguments.insert(script_field(name), value.into());
     }
     arguments
-}
-
-/// `MediaUrl` -> `media_url`.
-fn snake_case(name: &str) -> String {
-    let mut snake = String::with_capacity(name.len() + 4);
-    for (index, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && index > 0 {
-            snake.push('_');
-        }
-        snake.push(c.to_ascii_lowercase());
-    }
-    snake
 }
 
 /// A plan: the side effects one run of a script would have, for a person to approve.
@@ -442,7 +431,7 @@ mod tests {
             true,
         );
         assert_eq!(delete.arguments["recording_sid"], "RE0123");
-        assert_eq!(snake_case("StatusCallback"), "status_callback");
+        assert_eq!(script_field("StatusCallback"), "status_callback");
     }
 
     #[test]

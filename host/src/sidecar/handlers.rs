@@ -191,11 +191,7 @@ pub async fn tenant_audit(
         Ok(records) => Json(serde_json::json!({ "records": records })).into_response(),
         Err(error) => {
             tracing::error!(target: "twilio_host::audit", %error, "the audit trail cannot be read");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "the audit trail cannot be read right now; try again later".into(),
-            )
+            store_unavailable("the audit trail cannot be read")
         }
     }
 }
@@ -283,6 +279,15 @@ async fn read_script(body: Body, timeout: Duration) -> Result<RunRequest, Respon
         return Err(too_large());
     }
     Ok(request)
+}
+
+/// 503 `store_unavailable`: `what` (the store's address and error stay in the log).
+pub(super) fn store_unavailable(what: &str) -> Response {
+    problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        format!("{what} right now; try again later"),
+    )
 }
 
 /// A non-200 answer: `{"error": {"kind": ..., "message": ...}}`.

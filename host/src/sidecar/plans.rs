@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use super::Shared;
-use super::handlers::{answer_report, host_error, problem, refusal};
+use super::handlers::{answer_report, host_error, problem, refusal, store_unavailable};
 use crate::PlanError;
 use crate::plan::NotPending;
 
@@ -80,11 +80,7 @@ fn plan_error(tenant: &str, error: PlanError) -> Response {
         }
         PlanError::Store(error) => {
             tracing::error!(%tenant, %error, "the plans cannot be read or changed");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "the plans cannot be read or changed right now; try again later".into(),
-            )
+            store_unavailable("the plans cannot be read or changed")
         }
     }
 }
