@@ -912,6 +912,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_raw_send_in_a_planning_run_is_answered_planned_and_never_connects() {
+        use crate::plan::gate::Mode;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let api = format!("http://{}", listener.local_addr().unwrap());
+        let gate = Arc::new(PlanGate::new(Mode::Planning {
+            plan_id: "p".into(),
+            needs_approval: crate::config::policy::side_effects(),
+        }));
+        let mut egress = egress(&api, client()).gated_by(Arc::clone(&gate));
+        // The form a compromised guest writes itself, no plugin in between.
+        let form = b"To=%2B15551234567&From=%2B15559876543&Body=raw".to_vec();
+        let raw = post(
+            &format!("{api}/2010-04-01/Accounts/{SID}/Messages.json"),
+            form,
+        );
+        let sent = egress.send_request(raw, None, Box::new(async { Ok(()) }));
+        let Ok((response, _)) = Box::into_pin(sent).await else {
+            panic!("a planned answer")
+        };
+        assert_eq!(response.status(), PLANNED_STATUS);
+        let recorded = gate.recorded();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].arguments["body"], "raw");
+        assert_never_connected(&listener);
+    }
+
+    #[tokio::test]
     async fn a_refused_connection_is_a_connect_error() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
